@@ -1,0 +1,1 @@
+"""Step-by-step diagnostic workup of symptomatic hypocalcemia in infants and children."""

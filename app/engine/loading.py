@@ -1,0 +1,293 @@
+"""Loading an algorithm file and checking it: schema, references and graph.
+
+Every problem is reported with the file, the node (or section) and the field, and all problems
+are collected before failing, so an author sees the whole list at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.engine.conditions import finding_tests
+from app.engine.models import (
+    ActionNode,
+    Algorithm,
+    Condition,
+    DecisionNode,
+    MeasurementNode,
+    QuestionNode,
+    ResultNode,
+    Threshold,
+)
+from app.engine.walk import asks_of
+
+
+class AlgorithmError(ValueError):
+    """An algorithm file that cannot be used. `problems` lists every problem found."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(
+            f"  - {p}" for p in problems
+        ))
+
+
+def load_file(path: Path) -> Algorithm:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise AlgorithmError(str(path), [f"cannot read YAML: {exc}"]) from exc
+    return load_data(data, str(path), expected_id=path.stem)
+
+
+def load_directory(directory: Path) -> dict[str, Algorithm]:
+    """Every `*.yaml` algorithm in a folder, by id. Fails on the first invalid file."""
+    algorithms = {}
+    for path in sorted(directory.glob("*.yaml")):
+        algorithm = load_file(path)
+        algorithms[algorithm.id] = algorithm
+    return algorithms
+
+
+def load_data(data: Any, name: str, expected_id: str | None = None) -> Algorithm:
+    if not isinstance(data, dict):
+        raise AlgorithmError(name, ["the file must hold a mapping at the top level"])
+    try:
+        algorithm = Algorithm.model_validate(data)
+    except ValidationError as exc:
+        raise AlgorithmError(name, [_describe(err, data) for err in exc.errors()]) from None
+    problems = list(check(algorithm))
+    if expected_id is not None and algorithm.id != expected_id:
+        problems.insert(0, f"id: {algorithm.id!r} must equal the file name {expected_id!r}")
+    if problems:
+        raise AlgorithmError(name, problems)
+    return algorithm
+
+
+def _describe(err: Any, data: dict) -> str:
+    loc = list(err["loc"])
+    where = ".".join(str(p) for p in loc)
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
+        nodes = data.get("nodes") or []
+        node = nodes[loc[1]] if loc[1] < len(nodes) else None
+        node_id = node.get("id") if isinstance(node, dict) else None
+        kinds = {"question", "measurement", "decision", "action", "result"}
+        rest = [str(p) for p in loc[2:] if p not in kinds]
+        where = f"node {node_id or '#' + str(loc[1])}: " + ".".join(rest)
+    return f"{where}: {err['msg']}"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check(a: Algorithm) -> Iterator[str]:
+    yield from _check_sources(a)
+    yield from _check_findings(a)
+    yield from _check_nodes(a)
+    yield from _check_diagnoses(a)
+    yield from _check_graph(a)
+
+
+def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
+    for sid in a.algorithm_sources:
+        yield "algorithm_sources", sid
+    for key, f in a.findings.items():
+        for c in f.conversions:
+            yield f"finding {key}: conversions.{c.unit}.source", c.source
+        for r in f.ranges:
+            yield f"finding {key}: ranges.{r.label}.source", r.source
+    for lid, limit in a.limits.items():
+        for b in limit.bands:
+            yield f"limit {lid}: bands.{b.label}.source", b.source
+    for node in a.nodes:
+        for sid in node.sources:
+            yield f"node {node.id}: sources", sid
+        for d in node.disagreements:
+            for sid in d.sources:
+                yield f"node {node.id}: disagreements.sources", sid
+            for alt in d.alternatives:
+                for sid in alt.sources:
+                    yield f"node {node.id}: disagreements.alternatives.sources", sid
+        if isinstance(node, ActionNode):
+            for dose in node.doses:
+                yield f"node {node.id}: doses.source", dose.source
+        for where, cond in _node_conditions(node):
+            for test in finding_tests(cond):
+                for th in _thresholds(test):
+                    if th.source is not None:
+                        yield f"node {node.id}: {where}.source", th.source
+    for dx_id, dx in a.diagnoses.items():
+        for sid in dx.sources:
+            yield f"diagnosis {dx_id}: sources", sid
+        for where, cond in _diagnosis_conditions(dx):
+            for test in finding_tests(cond):
+                for th in _thresholds(test):
+                    if th.source is not None:
+                        yield f"diagnosis {dx_id}: {where}.source", th.source
+
+
+def _check_sources(a: Algorithm) -> Iterator[str]:
+    used = set()
+    for where, sid in _source_refs(a):
+        used.add(sid)
+        if sid not in a.sources:
+            yield f"{where}: unknown source {sid!r}"
+    for sid in a.sources:
+        if sid not in used:
+            yield f"sources.{sid}: declared but never cited"
+
+
+def _check_findings(a: Algorithm) -> Iterator[str]:
+    for key, f in a.findings.items():
+        if f.kind != "quantity":
+            continue
+        units = f.units()
+        if len(set(units)) != len(units):
+            yield f"finding {key}: conversions: a unit is listed twice"
+    for lid, limit in a.limits.items():
+        f = a.findings.get(limit.finding)
+        if f is None:
+            yield f"limit {lid}: finding: unknown finding {limit.finding!r}"
+            continue
+        for b in limit.bands:
+            if f.factor(b.unit) is None:
+                yield f"limit {lid}: bands.{b.label}.unit: {b.unit!r} is not a unit of {limit.finding}"
+
+
+def _thresholds(test: Any) -> Iterable[Threshold]:
+    for name in ("below", "at_least", "above", "at_most"):
+        th = getattr(test, name)
+        if th is not None:
+            yield th
+
+
+def _node_conditions(node: Any) -> Iterator[tuple[str, Condition]]:
+    if isinstance(node, DecisionNode):
+        for i, b in enumerate(node.branches):
+            yield f"branches.{i}.when", b.when
+
+
+def _diagnosis_conditions(dx: Any) -> Iterator[tuple[str, Condition]]:
+    for i, c in enumerate(dx.supports):
+        yield f"supports.{i}.when", c.when
+    for i, c in enumerate(dx.against):
+        yield f"against.{i}.when", c.when
+    if dx.context is not None:
+        yield "context", dx.context
+    if dx.excluded is not None:
+        yield "excluded", dx.excluded
+
+
+def _check_condition(a: Algorithm, where: str, cond: Condition) -> Iterator[str]:
+    for test in finding_tests(cond):
+        f = a.findings.get(test.finding)
+        if f is None:
+            yield f"{where}: unknown finding {test.finding!r}"
+            continue
+        if test.is_ is not None:
+            allowed = (
+                {"yes", "no"} if f.kind == "boolean" else set(f.options or {})
+            )
+            if f.kind == "quantity" or test.is_ not in allowed:
+                yield f"{where}: {test.finding} cannot be {test.is_!r}"
+        for th in _thresholds(test):
+            if f.kind != "quantity":
+                yield f"{where}: {test.finding} is not a quantity and has no threshold"
+                continue
+            if th.range is not None and not f.ranges:
+                yield f"{where}: {test.finding} has no reference ranges for `range`"
+            if th.limit is not None:
+                limit = a.limits.get(th.limit)
+                if limit is None:
+                    yield f"{where}: unknown limit {th.limit!r}"
+                elif limit.finding != test.finding:
+                    yield f"{where}: limit {th.limit!r} is for {limit.finding}, not {test.finding}"
+            if th.unit is not None and f.factor(th.unit) is None:
+                yield f"{where}: {th.unit!r} is not a unit of {test.finding}"
+
+
+def _check_nodes(a: Algorithm) -> Iterator[str]:
+    ids: set[str] = set()
+    for node in a.nodes:
+        if node.id in ids:
+            yield f"node {node.id}: id: used by more than one node"
+        ids.add(node.id)
+    if a.start not in ids:
+        yield f"start: unknown node {a.start!r}"
+    for node in a.nodes:
+        for target in _targets(node):
+            if target not in ids:
+                yield f"node {node.id}: next: unknown node {target!r}"
+        for key in asks_of(node):
+            f = a.findings.get(key)
+            if f is None:
+                yield f"node {node.id}: asks: unknown finding {key!r}"
+            elif isinstance(node, QuestionNode) and f.kind == "quantity":
+                yield f"node {node.id}: asks: {key} is a quantity; ask it in a measurement"
+            elif isinstance(node, MeasurementNode) and f.kind != "quantity":
+                yield f"node {node.id}: asks: {key} is not a quantity; ask it in a question"
+            elif isinstance(node, ActionNode) and f.kind != "boolean":
+                yield f"node {node.id}: acknowledge: {key} must be a yes/no finding"
+        if isinstance(node, MeasurementNode):
+            for lid in node.shows_limits:
+                if lid not in a.limits:
+                    yield f"node {node.id}: shows_limits: unknown limit {lid!r}"
+        if isinstance(node, ResultNode):
+            for dx in node.candidates:
+                if dx not in a.diagnoses:
+                    yield f"node {node.id}: candidates: {dx!r} is not in the diagnosis catalogue"
+            if len(set(node.candidates)) != len(node.candidates):
+                yield f"node {node.id}: candidates: a diagnosis is listed twice"
+        for where, cond in _node_conditions(node):
+            yield from _check_condition(a, f"node {node.id}: {where}", cond)
+
+
+def _check_diagnoses(a: Algorithm) -> Iterator[str]:
+    for dx_id, dx in a.diagnoses.items():
+        for where, cond in _diagnosis_conditions(dx):
+            yield from _check_condition(a, f"diagnosis {dx_id}: {where}", cond)
+
+
+def _targets(node: Any) -> list[str]:
+    if isinstance(node, DecisionNode):
+        return [b.next for b in node.branches] + [node.otherwise.next, node.unknown.next]
+    if isinstance(node, ResultNode):
+        return []
+    return [node.next]
+
+
+def _check_graph(a: Algorithm) -> Iterator[str]:
+    nodes = {n.id: n for n in a.nodes}
+    if a.start not in nodes:
+        return
+    # cycles (depth-first, colouring) and reachability
+    state: dict[str, int] = {}
+    cycles: list[str] = []
+
+    def visit(nid: str, path: list[str]) -> None:
+        state[nid] = 1
+        for t in _targets(nodes[nid]):
+            if t not in nodes:
+                continue
+            if state.get(t) == 1:
+                cycles.append(" -> ".join([*path[path.index(t):], t]) if t in path else t)
+            elif t not in state:
+                visit(t, [*path, t])
+        state[nid] = 2
+
+    visit(a.start, [a.start])
+    for c in cycles:
+        yield f"nodes: cycle {c}"
+    for nid in nodes:
+        if nid not in state:
+            yield f"node {nid}: not reachable from start {a.start!r}"
+    used = {dx for n in a.nodes if isinstance(n, ResultNode) for dx in n.candidates}
+    for dx_id, dx in a.diagnoses.items():
+        if dx_id not in used and dx.context is None:
+            yield f"diagnosis {dx_id}: no result lists it and it has no context clue"

@@ -1,0 +1,368 @@
+"""The algorithm file format: pydantic models for findings, conditions, nodes and diagnoses.
+
+Everything here is data. Nothing is evaluated with `eval`; conditions are a small tagged
+language (`finding` comparisons combined with `all`, `any`, `not`) interpreted by
+`app.engine.conditions`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
+FindingKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Source(Strict):
+    """One published source. `evidence` uses the tags of the clinical reference."""
+
+    citation: str
+    url: str | None = None
+    evidence: Literal["R", "R-2", "NV", "derived", "protocol"]
+    note: str | None = None
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class UnitConversion(Strict):
+    """`canonical = value * factor` for a value entered in `unit`."""
+
+    unit: str
+    factor: float = Field(gt=0)
+    source: Id
+
+
+class AgeBand(Strict):
+    """Selects whom a band applies to. Bounds are in days (age) and grams (birth weight);
+    `min_*` inclusive, `max_*` exclusive. A band with no bounds applies to everyone."""
+
+    min_age_days: float | None = None
+    max_age_days: float | None = None
+    min_birth_weight_g: float | None = None
+    max_birth_weight_g: float | None = None
+
+
+class ReferenceRange(AgeBand):
+    """An age- (or birth-weight-) specific reference interval, in the finding's canonical unit."""
+
+    low: float | None = None
+    high: float | None = None
+    label: str
+    source: Id
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> ReferenceRange:
+        if self.low is None and self.high is None:
+            raise ValueError("a reference range needs `low`, `high` or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("`low` is above `high`")
+        return self
+
+
+class Finding(Strict):
+    """One fact about the patient. `kind` decides how it is asked and stored."""
+
+    kind: Literal["boolean", "choice", "quantity"]
+    label: str
+    help: str | None = None
+    # choice
+    options: dict[Id, str] | None = None
+    # quantity
+    unit: str | None = None
+    conversions: list[UnitConversion] = []
+    plausible: tuple[float, float] | None = None
+    ranges: list[ReferenceRange] = []
+    range_note: str | None = None
+    loinc: str | None = None
+    step: float | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Finding:
+        if self.kind == "choice" and not self.options:
+            raise ValueError("a choice finding needs `options`")
+        if self.kind != "choice" and self.options:
+            raise ValueError("only a choice finding has `options`")
+        if self.kind == "quantity":
+            if self.plausible is None:
+                raise ValueError("a quantity finding needs `plausible` (min, max)")
+            if self.plausible[0] > self.plausible[1]:
+                raise ValueError("`plausible` min is above max")
+        elif self.unit or self.conversions or self.ranges or self.plausible:
+            raise ValueError("only a quantity finding has units, ranges or a plausible range")
+        return self
+
+    def units(self) -> list[str]:
+        """Accepted units, canonical first ("" for a unitless quantity such as pH)."""
+        return [self.unit or ""] + [c.unit for c in self.conversions]
+
+    def factor(self, unit: str) -> float | None:
+        if unit == (self.unit or ""):
+            return 1.0
+        for c in self.conversions:
+            if c.unit == unit:
+                return c.factor
+        return None
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+class Threshold(Strict):
+    """One of three forms: a number with its unit and source; `range: low|high`, the bound of
+    the compared finding's age-specific reference range; or `limit: <id>`, an age- or
+    weight-specific decision limit declared under `limits`."""
+
+    value: float | None = None
+    unit: str | None = None
+    source: Id | None = None
+    range: Literal["low", "high"] | None = None
+    limit: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Threshold:
+        if self.range is not None or self.limit is not None:
+            if self.range is not None and self.limit is not None:
+                raise ValueError("a threshold takes `range` or `limit`, not both")
+            if self.value is not None or self.unit is not None:
+                raise ValueError("a range or limit threshold takes no `value` or `unit`")
+        else:
+            missing = [n for n in ("value", "unit", "source") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"a threshold needs {', '.join(missing)}")
+        return self
+
+
+class FindingTest(Strict):
+    """A test on one finding. Exactly one comparison must be given."""
+
+    finding: FindingKey
+    is_: str | bool | None = Field(default=None, alias="is")
+    below: Threshold | None = None
+    at_least: Threshold | None = None
+    above: Threshold | None = None
+    at_most: Threshold | None = None
+    known: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> FindingTest:
+        given = [
+            n
+            for n in ("is_", "below", "at_least", "above", "at_most", "known")
+            if getattr(self, n) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "a finding test takes exactly one of is, below, at_least, above, at_most, known"
+            )
+        return self
+
+    @field_validator("is_", mode="before")
+    @classmethod
+    def _yes_no(cls, v: object) -> object:
+        # YAML 1.1 reads unquoted yes/no as booleans; accept either spelling.
+        if v is True:
+            return "yes"
+        if v is False:
+            return "no"
+        return v
+
+
+class AllOf(Strict):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Strict):
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(Strict):
+    not_: Condition = Field(alias="not")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Condition = FindingTest | AllOf | AnyOf | NotOf
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+class Disagreement(Strict):
+    """Where sources disagree: what was chosen, and the other positions with their sources."""
+
+    topic: str
+    chosen: str
+    sources: list[Id] = Field(min_length=1)
+    alternatives: list[Alternative] = Field(min_length=1)
+
+
+class Alternative(Strict):
+    position: str
+    sources: list[Id] = Field(min_length=1)
+
+
+Disagreement.model_rebuild()
+
+
+class NodeBase(Strict):
+    id: Id
+    title: str
+    prompt: str | None = None
+    rationale: str
+    sources: list[Id] = Field(min_length=1)
+    disagreements: list[Disagreement] = []
+    uncertain: str | None = None
+
+
+class QuestionNode(NodeBase):
+    """Asks one or more yes/no or choice findings on one screen."""
+
+    kind: Literal["question"]
+    asks: list[FindingKey] = Field(min_length=1)
+    next: Id
+
+
+class MeasurementNode(NodeBase):
+    """Asks one or more lab values (or age, weight), each typed with its unit."""
+
+    kind: Literal["measurement"]
+    asks: list[FindingKey] = Field(min_length=1)
+    next: Id
+    shows_limits: list[Id] = []
+
+
+class Branch(Strict):
+    when: Condition
+    next: Id
+    label: str
+    note: str | None = None
+
+
+class Fallback(Strict):
+    next: Id
+    label: str
+    note: str | None = None
+
+
+class DecisionNode(NodeBase):
+    """A branch computed from findings already known. Branches are tried in order; the first
+    that is true is taken. If a branch cannot be decided (a finding it needs is unknown) before
+    one is true, `unknown` is taken; if every branch is false, `otherwise`."""
+
+    kind: Literal["decision"]
+    branches: list[Branch] = Field(min_length=1)
+    otherwise: Fallback
+    unknown: Fallback
+
+
+class Dose(Strict):
+    """A dose exactly as a named source reports it; never a recommendation of the app."""
+
+    drug: str
+    population: str
+    mmol_per_kg: str | None = None
+    ml_per_kg: str | None = None
+    other: str | None = None
+    notes: str | None = None
+    source: Id
+
+
+class ActionNode(NodeBase):
+    """Steps to carry out and acknowledge (for example emergency care) before going on."""
+
+    kind: Literal["action"]
+    severity: Literal["emergency", "info"] = "info"
+    steps: list[str] = Field(min_length=1)
+    doses: list[Dose] = []
+    acknowledge: FindingKey
+    next: Id
+
+
+class Obtain(Strict):
+    test: str
+    meaning: str
+
+
+class ResultNode(NodeBase):
+    """An ordered differential. Ranking is by the findings (see `app.engine.ranking`);
+    `candidates` order only breaks ties."""
+
+    kind: Literal["result"]
+    candidates: list[Id] = Field(min_length=1)
+    provisional: bool = False
+    obtain: list[Obtain] = []
+    advice: list[str] = []
+
+
+Node = Annotated[
+    QuestionNode | MeasurementNode | DecisionNode | ActionNode | ResultNode,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- diagnoses
+
+
+class Clue(Strict):
+    when: Condition
+    label: str
+
+
+class Diagnosis(Strict):
+    name: str
+    summary: str
+    supports: list[Clue] = Field(min_length=1)
+    against: list[Clue] = []
+    tests: list[str] = Field(min_length=1)
+    sources: list[Id] = Field(min_length=1)
+    context: Condition | None = None
+    excluded: Condition | None = None
+
+
+class Limit(Strict):
+    """A decision limit that depends on age or birth weight, shown beside the value."""
+
+    finding: FindingKey
+    label: str
+    bands: list[LimitBand] = Field(min_length=1)
+
+
+class LimitBand(AgeBand):
+    value: float
+    unit: str
+    label: str
+    source: Id
+
+
+Limit.model_rebuild()
+
+
+class Algorithm(Strict):
+    id: Id
+    title: str
+    version: str
+    reviewed: str
+    summary: str
+    start: Id
+    protocol_definition: str
+    sources: dict[Id, Source] = Field(min_length=1)
+    findings: dict[FindingKey, Finding] = Field(min_length=1)
+    limits: dict[Id, Limit] = {}
+    diagnoses: dict[Id, Diagnosis] = Field(min_length=1)
+    nodes: list[Node] = Field(min_length=1)
+    algorithm_sources: list[Id] = Field(min_length=1)

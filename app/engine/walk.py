@@ -1,0 +1,253 @@
+"""The walk: a pure function from (algorithm, findings) to the current step.
+
+The path is recomputed from the findings on every call (nothing is stored). Question,
+measurement and action nodes whose findings are all present are answered automatically;
+decision nodes are computed; the walk stops at the first node that still needs an answer,
+or at a result.
+
+A step answered "in turn" is one whose findings come after every finding used so far (the
+findings are ordered as given). A step whose findings were given earlier than that — labs
+typed at the start, or answers kept after changing an earlier step — is marked `auto`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.engine.conditions import Patient, evaluate, finding_tests, flag, patient_of
+from app.engine.models import (
+    ActionNode,
+    Algorithm,
+    Branch,
+    DecisionNode,
+    Diagnosis,
+    Fallback,
+    MeasurementNode,
+    QuestionNode,
+    ResultNode,
+)
+from app.engine.models import Node as NodeModel
+from app.engine.values import UNKNOWN, Findings, Quantity, Value
+
+Missing = Literal["ask", "unknown"]
+AskingNode = QuestionNode | MeasurementNode | ActionNode
+
+
+class WalkError(ValueError):
+    """The request names a node that is not on the path (for example a stale `edit`)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    key: str
+    value: Value | None
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    node: NodeModel
+    answers: tuple[Answer, ...]
+    auto: bool
+    outcome: Branch | Fallback | None = None
+
+
+@dataclass(frozen=True)
+class Clue:
+    label: str
+
+
+@dataclass(frozen=True)
+class RankedDiagnosis:
+    id: str
+    diagnosis: Diagnosis
+    rank: int
+    score: int
+    supports: tuple[str, ...]
+    against: tuple[str, ...]
+    open_questions: tuple[str, ...]
+    from_context: bool
+
+
+@dataclass(frozen=True)
+class Alert:
+    node_id: str
+    title: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class Step:
+    algorithm: Algorithm
+    findings: Findings
+    trail: tuple[TrailEntry, ...]
+    node: NodeModel
+    editing: bool = False
+    differential: tuple[RankedDiagnosis, ...] = ()
+    alerts: tuple[Alert, ...] = field(default=())
+
+    @property
+    def status(self) -> Literal["question", "result"]:
+        return "result" if isinstance(self.node, ResultNode) else "question"
+
+    @property
+    def asks(self) -> tuple[str, ...]:
+        return asks_of(self.node)
+
+    @property
+    def previous(self) -> TrailEntry | None:
+        """The last step the user answered (not a computed decision)."""
+        for entry in reversed(self.trail):
+            if not isinstance(entry.node, DecisionNode):
+                return entry
+        return None
+
+
+def asks_of(node: NodeModel) -> tuple[str, ...]:
+    if isinstance(node, QuestionNode | MeasurementNode):
+        return tuple(node.asks)
+    if isinstance(node, ActionNode):
+        return (node.acknowledge,)
+    return ()
+
+
+def walk(
+    algorithm: Algorithm,
+    findings: Findings,
+    missing: Missing = "ask",
+    edit: str | None = None,
+) -> Step:
+    nodes = index(algorithm)
+    if edit is not None and edit not in nodes:
+        raise WalkError(f"there is no step {edit!r} in this algorithm.")
+    position = {key: i for i, key in enumerate(findings)}
+    patient = patient_of(algorithm, findings)
+    trail: list[TrailEntry] = []
+    alerts: list[Alert] = []
+    cursor = -1
+    node = nodes[algorithm.start]
+    for _ in range(len(nodes) + 1):  # the graph is acyclic (checked at load); this bounds it
+        if isinstance(node, ResultNode):
+            if edit is not None:
+                raise WalkError(f"the step {edit!r} is not on this path.")
+            return Step(
+                algorithm,
+                findings,
+                tuple(trail),
+                node,
+                differential=rank(algorithm, node, findings, patient),
+                alerts=tuple(alerts),
+            )
+        if isinstance(node, DecisionNode):
+            outcome = decide(algorithm, node, findings, patient)
+            read = _keys_read(node)
+            answers = tuple(
+                _answer(algorithm, k, findings.get(k), patient) for k in read if k in findings
+            )
+            trail.append(TrailEntry(node, answers, auto=True, outcome=outcome))
+            node = nodes[outcome.next]
+            continue
+        keys = asks_of(node)
+        if node.id == edit:
+            return Step(algorithm, findings, tuple(trail), node, editing=True, alerts=tuple(alerts))
+        given = [k for k in keys if k in findings]
+        if len(given) < len(keys) and missing == "ask":
+            return Step(algorithm, findings, tuple(trail), node, alerts=tuple(alerts))
+        first = min((position[k] for k in given), default=cursor + 1)
+        auto = first <= cursor or not given
+        cursor = max([cursor, *(position[k] for k in given)])
+        trail.append(
+            TrailEntry(
+                node,
+                tuple(_answer(algorithm, k, findings.get(k, UNKNOWN), patient) for k in keys),
+                auto=auto,
+            )
+        )
+        if isinstance(node, ActionNode):
+            alerts.append(Alert(node.id, node.title, node.severity))
+        node = nodes[node.next]
+    raise AssertionError("the walk did not end; the algorithm has a cycle")
+
+
+def index(algorithm: Algorithm) -> dict[str, NodeModel]:
+    return {node.id: node for node in algorithm.nodes}
+
+
+def decide(
+    algorithm: Algorithm, node: DecisionNode, findings: Findings, patient: Patient
+) -> Branch | Fallback:
+    for branch in node.branches:
+        result = evaluate(algorithm, branch.when, findings, patient)
+        if result is True:
+            return branch
+        if result is None:
+            return node.unknown
+    return node.otherwise
+
+
+def _keys_read(node: DecisionNode) -> list[str]:
+    keys: list[str] = []
+    for branch in node.branches:
+        for test in finding_tests(branch.when):
+            if test.finding not in keys:
+                keys.append(test.finding)
+    return keys
+
+
+def _answer(algorithm: Algorithm, key: str, value: Value | None, patient: Patient) -> Answer:
+    lab_flag = None
+    if isinstance(value, Quantity):
+        lab_flag = flag(algorithm, key, value, patient)
+    return Answer(key, value, lab_flag)
+
+
+def rank(
+    algorithm: Algorithm, node: ResultNode, findings: Findings, patient: Patient
+) -> tuple[RankedDiagnosis, ...]:
+    """Order the result's candidates, plus any diagnosis whose context clue is present, by how
+    many of their key findings are present minus how many findings argue against them. Ties keep
+    the order the result lists them in (context diagnoses after the listed ones)."""
+    ids: list[str] = list(node.candidates)
+    from_context: set[str] = set()
+    for dx_id, dx in algorithm.diagnoses.items():
+        if dx_id not in ids and dx.context is not None:
+            if evaluate(algorithm, dx.context, findings, patient) is True:
+                ids.append(dx_id)
+                from_context.add(dx_id)
+    scored = []
+    for order, dx_id in enumerate(ids):
+        dx = algorithm.diagnoses[dx_id]
+        if dx.excluded is not None and evaluate(algorithm, dx.excluded, findings, patient):
+            continue
+        supports, open_questions = _clues(algorithm, dx.supports, findings, patient)
+        against, _ = _clues(algorithm, dx.against, findings, patient)
+        scored.append((len(supports) - len(against), order, dx_id, supports, against, open_questions))
+    scored.sort(key=lambda row: (-row[0], row[1]))
+    return tuple(
+        RankedDiagnosis(
+            id=dx_id,
+            diagnosis=algorithm.diagnoses[dx_id],
+            rank=i + 1,
+            score=score,
+            supports=tuple(supports),
+            against=tuple(against),
+            open_questions=tuple(open_questions),
+            from_context=dx_id in from_context,
+        )
+        for i, (score, _, dx_id, supports, against, open_questions) in enumerate(scored)
+    )
+
+
+def _clues(
+    algorithm: Algorithm, clues: Sequence, findings: Findings, patient: Patient
+) -> tuple[list[str], list[str]]:
+    present, open_ = [], []
+    for clue in clues:
+        result = evaluate(algorithm, clue.when, findings, patient)
+        if result is True:
+            present.append(clue.label)
+        elif result is None:
+            open_.append(clue.label)
+    return present, open_
