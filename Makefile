@@ -1,0 +1,52 @@
+# GNU make. `make test` is what CI runs (.ci/run).
+
+PY ?= python3
+VENV := .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+STAMP := $(VENV)/.installed
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+
+.PHONY: install run chromium test validate lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --upgrade pip
+	$(VENV)/bin/python -m pip install -e '.[test]'
+	touch $@
+
+# No access log: step URLs carry lab values in the query string.
+run: $(STAMP)
+	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
+
+# System Chromium for the Playwright tests (never `playwright install`).
+# --no-install-recommends drops fonts-liberation (a Recommends of chromium), so ask for it.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-liberation >/dev/null 2>&1; then \
+		$(APT_GET) update && \
+		$(APT_GET) install -y --no-install-recommends chromium fonts-liberation; \
+	else \
+		echo "chromium: /usr/bin/chromium and fonts-liberation present"; \
+	fi
+
+test: $(STAMP) chromium
+	$(VENV)/bin/python -m pytest
+
+validate: $(STAMP)
+	$(VENV)/bin/python -m app.validate algorithms/
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
