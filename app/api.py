@@ -1,0 +1,213 @@
+"""The JSON API: the same engine as the pages, findings in the JSON form of findings.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalog import Catalog, get_catalog
+from app.engine.models import DecisionNode, ResultNode
+from app.engine.values import FindingError, findings_from_json, findings_to_pairs
+from app.engine.values import encode_json as json_value
+from app.engine.walk import Step, asks_of, walk
+from app.urlstate import query_string
+
+router = APIRouter(prefix="/api")
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+class Problem(BaseModel):
+    finding: str | None = None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[Problem]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed JSON or a body that is not an object"},
+    404: {"model": ErrorBody, "description": "No such algorithm"},
+    413: {"model": ErrorBody, "description": "Body too large"},
+    422: {"model": ErrorBody, "description": "A finding or field that cannot be accepted"},
+}
+
+
+class AlgorithmSummary(BaseModel):
+    id: str
+    title: str
+    version: str
+    reviewed: str
+    summary: str
+    url: str
+
+
+class WalkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    findings: dict[Annotated[str, Field(max_length=60)], Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description=(
+            'Findings by key: yes/no as true/false, choices as the option id, quantities as '
+            '{"value": 0.8, "unit": "mmol/L"} (or a bare number in the canonical unit), and '
+            '"unknown" for any finding not known.'
+        ),
+        examples=[{"age": {"value": 2, "unit": "months"}, "seizures": True, "pth": "unknown"}],
+    )
+    missing: Literal["ask", "unknown"] = Field(
+        default="ask",
+        description='"ask": stop at the first step that needs a finding not given; '
+        '"unknown": count every finding not given as unknown and walk to a result.',
+    )
+
+
+class SourceOut(BaseModel):
+    id: str
+    citation: str
+    url: str | None
+    evidence: str
+
+
+class AskOut(BaseModel):
+    key: str
+    label: str
+    kind: str
+    unit: str | None = None
+    units: list[str] = []
+    options: dict[str, str] | None = None
+
+
+class NodeOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    prompt: str | None
+    rationale: str
+    sources: list[SourceOut]
+    asks: list[AskOut]
+    provisional: bool = False
+    obtain: list[dict[str, str]] = []
+
+
+class TrailOut(BaseModel):
+    node: str
+    kind: str
+    title: str
+    auto: bool
+    answers: dict[str, Any]
+    outcome: str | None
+
+
+class DiagnosisOut(BaseModel):
+    id: str
+    name: str
+    rank: int
+    score: int
+    supporting_findings: list[str]
+    against: list[str]
+    next_tests: list[str]
+    sources: list[SourceOut]
+
+
+class AlertOut(BaseModel):
+    node: str
+    title: str
+    severity: str
+
+
+class WalkResponse(BaseModel):
+    status: Literal["question", "result"]
+    node: NodeOut
+    trail: list[TrailOut]
+    differential: list[DiagnosisOut]
+    alerts: list[AlertOut]
+    url: str
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+@router.get("/algorithms", response_model=list[AlgorithmSummary])
+def list_algorithms(request: Request, catalog: CatalogDep) -> list[AlgorithmSummary]:
+    return [
+        AlgorithmSummary(id=a.id, title=a.title, version=a.version, reviewed=a.reviewed,
+                         summary=a.summary, url=f"{_root(request)}/algorithms/{a.id}")
+        for a in catalog.algorithms.values()
+    ]
+
+
+@router.get("/algorithms/{algorithm_id}", responses=ERRORS)
+def get_algorithm(algorithm_id: str, catalog: CatalogDep) -> dict[str, Any]:
+    """The whole algorithm definition: sources, findings, limits, diagnoses and nodes."""
+    return catalog.get(algorithm_id).model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@router.post("/algorithms/{algorithm_id}/walk", response_model=WalkResponse, responses=ERRORS)
+def walk_algorithm(
+    algorithm_id: str, body: WalkRequest, request: Request, catalog: CatalogDep
+) -> WalkResponse | JSONResponse:
+    algorithm = catalog.get(algorithm_id)
+    try:
+        findings = findings_from_json(algorithm, body.findings)
+    except FindingError as exc:
+        return JSONResponse(
+            {"detail": [{"finding": exc.key, "message": exc.message}]}, status_code=422
+        )
+    step = walk(algorithm, findings, missing=body.missing)
+    return step_out(step, _root(request))
+
+
+def _sources(step: Step, ids: list[str]) -> list[SourceOut]:
+    out = []
+    for sid in ids:
+        src = step.algorithm.sources[sid]
+        out.append(SourceOut(id=sid, citation=src.citation, url=src.url, evidence=src.evidence))
+    return out
+
+
+def step_out(step: Step, root: str) -> WalkResponse:
+    algorithm = step.algorithm
+    node = step.node
+    asks = []
+    for key in asks_of(node):
+        f = algorithm.findings[key]
+        asks.append(AskOut(key=key, label=f.label, kind=f.kind, unit=f.unit,
+                           units=f.units() if f.kind == "quantity" else [], options=f.options))
+    node_out = NodeOut(
+        id=node.id, kind=node.kind, title=node.title,
+        prompt=node.prompt,
+        rationale=node.rationale, sources=_sources(step, list(node.sources)), asks=asks,
+    )
+    if isinstance(node, ResultNode):
+        node_out.provisional = node.provisional
+        node_out.obtain = [o.model_dump() for o in node.obtain]
+    trail = [
+        TrailOut(node=e.node.id, kind=e.node.kind, title=e.node.title, auto=e.auto,
+                 answers={a.key: json_value(a.value) for a in e.answers if a.value is not None},
+                 outcome=e.outcome.label if e.outcome else None)
+        for e in step.trail
+    ]
+    differential = [
+        DiagnosisOut(id=d.id, name=d.diagnosis.name, rank=d.rank, score=d.score,
+                     supporting_findings=list(d.supports), against=list(d.against),
+                     next_tests=list(d.diagnosis.tests),
+                     sources=_sources(step, list(d.diagnosis.sources)))
+        for d in step.differential
+    ]
+    alerts = [AlertOut(node=a.node_id, title=a.title, severity=a.severity) for a in step.alerts]
+    # Findings the walk counted as unknown (missing="unknown") go into the URL as `unknown`,
+    # so that the URL reopens this very step.
+    effective = dict(step.findings)
+    for entry in step.trail:
+        if not isinstance(entry.node, DecisionNode):
+            for answer in entry.answers:
+                effective.setdefault(answer.key, "unknown")
+    qs = query_string(findings_to_pairs(effective))
+    url = f"{root}/algorithms/{algorithm.id}" + (f"?{qs}" if qs else "")
+    return WalkResponse(status=step.status, node=node_out, trail=trail,
+                        differential=differential, alerts=alerts, url=url)

@@ -1,0 +1,35 @@
+"""The algorithms loaded (and validated) at start-up, shared by pages and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+from app.engine.loading import load_directory
+from app.engine.models import Algorithm
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class Catalog:
+    settings: Settings
+    algorithms: dict[str, Algorithm]
+
+    @classmethod
+    def load(cls, settings: Settings) -> Catalog:
+        algorithms = load_directory(settings.algorithms_dir)
+        if not algorithms:
+            raise RuntimeError(f"no algorithm files in {settings.algorithms_dir}")
+        return cls(settings, algorithms)
+
+    def get(self, algorithm_id: str) -> Algorithm:
+        algorithm = self.algorithms.get(algorithm_id)
+        if algorithm is None:
+            raise HTTPException(404, f"There is no algorithm called {algorithm_id[:60]!r}.")
+        return algorithm
+
+
+def get_catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog

@@ -1,0 +1,77 @@
+"""Builds the ASGI app: algorithms validated at start-up, pages, API, static files, headers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from app import api, pages
+from app.catalog import Catalog
+from app.rendering import static_dir
+from app.security import SecurityHeaders
+from app.settings import Settings
+
+
+class CachedStatic(StaticFiles):
+    """Static files; URLs carry a content hash (`?v=`), so they may be cached for a year."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    catalog = Catalog.load(settings)  # refuses to start on an invalid algorithm
+    app = FastAPI(
+        title="Hypocalcemia workup",
+        version="1",
+        root_path=settings.root_path,
+        docs_url=None,
+        redoc_url=None,
+        description=(
+            "Walks the diagnostic workup of symptomatic hypocalcemia in infants and children. "
+            "A teaching and decision-support aid: it does not replace clinical judgment."
+        ),
+    )
+    app.state.catalog = catalog
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", CachedStatic(directory=static_dir()), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "The body is not valid JSON."}, status_code=400)
+        problems = [
+            {"finding": None, "message": f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"}
+            for e in errors
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        route_path = request.url.path.removeprefix(settings.root_path)
+        if route_path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    return app
+

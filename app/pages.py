@@ -1,0 +1,88 @@
+"""HTML pages: the list of algorithms and the walkthrough (one step per URL).
+
+Every URL answers a plain GET with a complete page, so reload, Back, bookmarks, shared links
+and htmx history restores all get the same page. htmx only swaps `#walk` out of that page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.catalog import Catalog, get_catalog
+from app.engine.walk import WalkError, walk
+from app.rendering import render
+from app.urlstate import StateError, parse_state, query_string
+from app.views import build
+
+router = APIRouter()
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def root_of(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, catalog: CatalogDep) -> Response:
+    return render(request, "index.html", {"algorithms": list(catalog.algorithms.values())})
+
+
+@router.get("/algorithms/{algorithm_id}", response_class=HTMLResponse, include_in_schema=False)
+def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+    algorithm = catalog.get(algorithm_id)
+    raw = request.url.query
+    if len(raw) > catalog.settings.max_query_length:
+        return error_page(request, 414, "This link is too long to be a walkthrough.", algorithm_id)
+    pairs = request.query_params.multi_items()
+    try:
+        state = parse_state(algorithm, pairs)
+    except StateError as exc:
+        return error_page(request, 400, exc.message, algorithm_id, bad_key=exc.key, pairs=pairs)
+    if state.submission is None and state.canonical_pairs != pairs:
+        target = f"{root_of(request)}/algorithms/{algorithm_id}"
+        canonical = query_string(state.canonical_pairs)
+        return RedirectResponse(f"{target}?{canonical}" if canonical else target, 303,
+                                headers=NO_STORE)
+    try:
+        step = walk(algorithm, state.findings, edit=state.edit)
+    except WalkError as exc:
+        return error_page(request, 400, str(exc), algorithm_id, bad_key="edit", pairs=pairs)
+    view = build(algorithm, step, state, root_of(request))
+    status = 422 if state.submission else 200
+    headers = dict(NO_STORE)
+    if status == 422:
+        headers["HX-Push-Url"] = "false"
+    return render(request, "walk.html", {"view": view, "today": date.today().isoformat()},
+                  status_code=status, headers=headers)
+
+
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    algorithm_id: str | None = None,
+    bad_key: str | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+) -> Response:
+    without = None
+    if algorithm_id and pairs is not None and bad_key:
+        kept = [(k, v) for k, v in pairs if k != bad_key and not k.startswith("unit.")
+                and k != "from"]
+        if kept != pairs:
+            base = f"{root_of(request)}/algorithms/{algorithm_id}"
+            without = f"{base}?{query_string(kept)}" if kept else base
+    restart = f"{root_of(request)}/algorithms/{algorithm_id}" if algorithm_id else None
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": message, "restart_url": restart, "without_url": without,
+         "bad_key": bad_key},
+        status_code=status,
+        headers={**NO_STORE, "HX-Push-Url": "false"},
+    )

@@ -1,0 +1,56 @@
+"""Jinja2 set-up: one environment, cache-busted static URLs, and the page renderer."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.settings import PROJECT_ROOT
+
+TEMPLATES = PROJECT_ROOT / "templates"
+STATIC = PROJECT_ROOT / "static"
+VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@cache
+def asset_version(name: str) -> str:
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()
+    return digest[:12]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+
+    def static(name: str) -> str:
+        return f"{root}/static/{name}?v={asset_version(name)}"
+
+    html = environment.get_template(template).render(
+        {"root": root, "static": static, **context}
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = VARY
+    return response
+
+
+def static_dir() -> Path:
+    return STATIC

@@ -1,0 +1,266 @@
+"""What each page template is given: one typed object built from an engine `Step`.
+
+Templates only display; every URL, flag, range and prefilled value is computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.engine.conditions import Patient, band_for, patient_of, reference_range
+from app.engine.models import (
+    ActionNode,
+    Algorithm,
+    DecisionNode,
+    Finding,
+    MeasurementNode,
+    QuestionNode,
+    ResultNode,
+    Source,
+)
+from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
+from app.engine.walk import Step, asks_of
+from app.urlstate import State, Submission, query_string
+
+FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds URLs under the app's root path, keeping the view flags (presentation, embed)."""
+
+    root: str
+    algorithm_id: str
+    views: tuple[str, ...]
+
+    def path(self, path: str) -> str:
+        return f"{self.root}{path}"
+
+    def walk(self, pairs: list[tuple[str, str]]) -> str:
+        pairs = pairs + [("view", v) for v in self.views]
+        base = self.path(f"/algorithms/{self.algorithm_id}")
+        return f"{base}?{query_string(pairs)}" if pairs else base
+
+    def toggle(self, pairs: list[tuple[str, str]], view: str) -> str:
+        views = tuple(v for v in self.views if v != view) if view in self.views else (*self.views, view)
+        return Links(self.root, self.algorithm_id, views).walk(pairs)
+
+
+@dataclass(frozen=True)
+class RangeView:
+    label: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    key: str
+    label: str
+    text: str
+    flag: str | None
+    flag_text: str | None
+    range: RangeView | None
+
+
+@dataclass(frozen=True)
+class TrailView:
+    node_id: str
+    title: str
+    kind: str
+    auto: bool
+    answers: tuple[AnswerView, ...]
+    outcome: str | None
+    note: str | None
+    change_url: str | None
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class FieldView:
+    key: str
+    label: str
+    help: str | None
+    kind: str
+    error: str | None
+    options: tuple[Option, ...] = ()
+    value: str = ""
+    units: tuple[Option, ...] = ()
+    range: RangeView | None = None
+    step: str = "any"
+
+
+@dataclass(frozen=True)
+class LimitView:
+    label: str
+    applies: str
+    text: str
+    source: str
+
+
+@dataclass
+class StepView:
+    algorithm: Algorithm
+    step: Step
+    links: Links
+    trail: list[TrailView]
+    fields: list[FieldView]
+    hidden: list[tuple[str, str]]
+    limits: list[LimitView]
+    sources: dict[str, Source]
+    restart_url: str
+    back_url: str | None
+    self_url: str
+    present_url: str
+    views: tuple[str, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def node(self):  # type: ignore[no-untyped-def]
+        return self.step.node
+
+    @property
+    def title(self) -> str:
+        return self.step.node.title
+
+    @property
+    def embed(self) -> bool:
+        return "embed" in self.views
+
+    @property
+    def present(self) -> bool:
+        return "present" in self.views
+
+
+def finding_label(algorithm: Algorithm, key: str) -> str:
+    finding = algorithm.findings.get(key)
+    return finding.label if finding else key
+
+
+def range_view(algorithm: Algorithm, key: str, patient: Patient) -> RangeView | None:
+    finding = algorithm.findings[key]
+    band = reference_range(algorithm, key, patient)
+    if band is None:
+        return None
+    unit = finding.unit or ""
+    if band.low is not None and band.high is not None:
+        text = f"{format_number(band.low)}–{format_number(band.high)} {unit}"
+    elif band.low is not None:
+        text = f"at least {format_number(band.low)} {unit}"
+    else:
+        assert band.high is not None
+        text = f"up to {format_number(band.high)} {unit}"
+    return RangeView(band.label, text.strip(), band.source)
+
+
+def _answer_view(algorithm: Algorithm, key: str, value: Value | None, flag: str | None,
+                 patient: Patient) -> AnswerView:
+    finding = algorithm.findings[key]
+    text = display(value) if value is not None else "—"
+    if finding.kind == "choice" and isinstance(value, str) and value != UNKNOWN:
+        text = (finding.options or {}).get(value, value)
+    rng = range_view(algorithm, key, patient) if isinstance(value, Quantity) else None
+    return AnswerView(key, finding.label, text, flag, FLAG_TEXT.get(flag or ""), rng)
+
+
+def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView:
+    links = Links(root, algorithm.id, state.views)
+    findings = step.findings
+    patient = patient_of(algorithm, findings)
+    finding_pairs = [(k, encode_text(v)) for k, v in findings.items()]
+    trail = []
+    for entry in step.trail:
+        change = None
+        if not isinstance(entry.node, DecisionNode):
+            change = links.walk(finding_pairs + [("edit", entry.node.id)])
+        trail.append(
+            TrailView(
+                node_id=entry.node.id,
+                title=entry.node.title,
+                kind=entry.node.kind,
+                auto=entry.auto,
+                answers=tuple(
+                    _answer_view(algorithm, a.key, a.value, a.flag, patient) for a in entry.answers
+                ),
+                outcome=entry.outcome.label if entry.outcome else None,
+                note=entry.outcome.note if entry.outcome else None,
+                change_url=change,
+            )
+        )
+    node = step.node
+    asked = asks_of(node)
+    submission = state.submission
+    fields = [_field(algorithm, key, findings.get(key), submission, patient) for key in asked]
+    hidden = [(k, v) for k, v in finding_pairs if k not in asked]
+    limits = []
+    if isinstance(node, MeasurementNode):
+        limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
+    previous = step.previous
+    edit_pair = [("edit", state.edit)] if state.edit else []
+    back = links.walk(finding_pairs + [("edit", previous.node.id)]) if previous else None
+    return StepView(
+        algorithm=algorithm,
+        step=step,
+        links=links,
+        trail=trail,
+        fields=fields,
+        hidden=hidden,
+        limits=[lv for lv in limits if lv is not None],
+        sources=dict(algorithm.sources),
+        restart_url=links.walk([]),
+        back_url=back,
+        self_url=links.walk(finding_pairs + edit_pair),
+        present_url=links.toggle(finding_pairs + edit_pair, "present"),
+        views=state.views,
+        errors=submission.errors if submission else {},
+    )
+
+
+def _limit_view(algorithm: Algorithm, limit_id: str, patient: Patient) -> LimitView | None:
+    limit = algorithm.limits[limit_id]
+    band = band_for(limit.bands, patient)
+    if band is None:
+        return None
+    return LimitView(limit.label, band.label, f"below {format_number(band.value)} {band.unit}",
+                     band.source)
+
+
+def _field(algorithm: Algorithm, key: str, value: Value | None, submission: Submission | None,
+           patient: Patient) -> FieldView:
+    finding: Finding = algorithm.findings[key]
+    error = submission.errors.get(key) if submission else None
+    raw = submission.raw.get(key) if submission else None
+    if finding.kind == "quantity":
+        unit = finding.unit or ""
+        text = ""
+        if raw is not None:
+            text = raw
+            unit = submission.raw.get(f"unit.{key}", unit) if submission else unit
+        elif isinstance(value, Quantity):
+            text, unit = format_number(value.value), value.unit
+        units = tuple(Option(u, u or "(no unit)", u == unit) for u in finding.units())
+        return FieldView(key, finding.label, finding.help, "quantity", error, value=text,
+                         units=units, range=range_view(algorithm, key, patient),
+                         step=format_number(finding.step) if finding.step else "any")
+    current = raw if raw is not None else (encode_text(value) if value is not None else None)
+    if finding.kind == "boolean":
+        choices = [("yes", "Yes"), ("no", "No")]
+    else:
+        choices = list((finding.options or {}).items())
+    choices.append((UNKNOWN, "Not known"))
+    options = tuple(Option(v, label, v == current) for v, label in choices)
+    return FieldView(key, finding.label, finding.help, finding.kind, error, options=options)
+
+
+def is_asking(node: object) -> bool:
+    return isinstance(node, QuestionNode | MeasurementNode | ActionNode)
+
+
+def is_result(node: object) -> bool:
+    return isinstance(node, ResultNode)
