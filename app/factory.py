@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import api, pages
 from app.catalog import Catalog
@@ -26,13 +26,28 @@ class CachedStatic(StaticFiles):
         return response
 
 
+class RootPath:
+    """Serves the app under `WORKUP_ROOT_PATH`, whether the proxy strips the prefix or not."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            if path != self.root_path and not path.startswith(self.root_path + "/"):
+                path = self.root_path + path
+            scope = {**scope, "root_path": self.root_path, "path": path}
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog.load(settings)  # refuses to start on an invalid algorithm
     app = FastAPI(
         title="Hypocalcemia workup",
         version="1",
-        root_path=settings.root_path,
         docs_url=None,
         redoc_url=None,
         description=(
@@ -73,5 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    if settings.root_path:
+        app.add_middleware(RootPath, root_path=settings.root_path)
     return app
 
