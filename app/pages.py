@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.catalog import Catalog, get_catalog
 from app.engine.walk import WalkError, walk
 from app.rendering import render
+from app.treemap import build_map
 from app.urlstate import StateError, parse_state, query_string
 from app.views import build
 
@@ -60,6 +61,30 @@ def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Res
         headers["HX-Push-Url"] = "false"
     return render(request, "walk.html", {"view": view, "today": date.today().isoformat()},
                   status_code=status, headers=headers)
+
+
+KIND_NAMES = {"question": "question", "measurement": "labs", "decision": "branch",
+              "action": "action", "result": "result"}
+
+
+@router.get("/algorithms/{algorithm_id}/map", response_class=HTMLResponse,
+            include_in_schema=False)
+def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+    """The whole tree, with the path of the walkthrough in the query string marked."""
+    algorithm = catalog.get(algorithm_id)
+    pairs = request.query_params.multi_items()
+    try:
+        state = parse_state(algorithm, pairs)
+        step = walk(algorithm, state.findings, edit=state.edit)
+    except (StateError, WalkError) as exc:
+        message = exc.message if isinstance(exc, StateError) else str(exc)
+        return error_page(request, 400, message, algorithm_id)
+    qs = query_string(state.canonical_pairs)
+    back = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"?{qs}" if qs else "")
+    return render(request, "map.html",
+                  {"algorithm": algorithm, "tree": build_map(algorithm, step), "back_url": back,
+                   "kind_names": KIND_NAMES},
+                  headers=NO_STORE)
 
 
 def error_page(

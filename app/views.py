@@ -118,6 +118,7 @@ class StepView:
     back_url: str | None
     self_url: str
     present_url: str
+    map_url: str
     views: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -217,6 +218,8 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
         back_url=back,
         self_url=links.walk(finding_pairs + edit_pair),
         present_url=links.toggle(finding_pairs + edit_pair, "present"),
+        map_url=links.path(f"/algorithms/{algorithm.id}/map")
+        + (f"?{query_string(finding_pairs + edit_pair)}" if finding_pairs or edit_pair else ""),
         views=state.views,
         errors=submission.errors if submission else {},
     )

@@ -1,7 +1,93 @@
-// Small progressive enhancements; the app works without this file.
-// After htmx swaps in a new step, move focus to its heading so screen readers and keyboard
-// users start at the new step.
-document.addEventListener("htmx:after:settle", function () {
-  var heading = document.getElementById("step-title");
-  if (heading) { heading.focus({ preventScroll: false }); }
+// Progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  function stepTitle() { return document.getElementById("step-title"); }
+
+  // After htmx swaps in a new step, move focus to its heading so screen-reader and keyboard
+  // users start at the new step.
+  document.addEventListener("htmx:after:settle", function () {
+    var heading = stepTitle();
+    if (heading) { heading.focus(); }
+    reveal();
+  });
+
+  // Things that only work with JavaScript are hidden in the HTML and shown here.
+  function reveal() {
+    document.querySelectorAll(".keys, .print-button").forEach(function (el) { el.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".print-button");
+    if (button) { window.print(); }
+  });
+
+  function typing(target) {
+    if (!target || !target.tagName) { return false; }
+    var tag = target.tagName.toLowerCase();
+    if (tag === "textarea" || tag === "select") { return true; }
+    if (tag === "input") {
+      var type = (target.getAttribute("type") || "text").toLowerCase();
+      return ["radio", "checkbox", "submit", "button", "hidden"].indexOf(type) === -1;
+    }
+    return target.isContentEditable;
+  }
+
+  function activeGroup(form) {
+    var groups = Array.prototype.slice.call(form.querySelectorAll("fieldset.field-choice, .field-ack"));
+    if (!groups.length) { return null; }
+    var focused = document.activeElement && document.activeElement.closest &&
+      document.activeElement.closest("fieldset.field-choice, .field-ack");
+    if (focused && groups.indexOf(focused) !== -1) { return focused; }
+    for (var i = 0; i < groups.length; i++) {
+      if (!groups[i].querySelector("input:checked")) { return groups[i]; }
+    }
+    return groups[0];
+  }
+
+  function follow(selector) {
+    var link = document.querySelector(selector);
+    if (link) { link.click(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
+    var form = document.querySelector("#step form.step-form");
+    var key = event.key;
+    if (form && /^[1-9]$/.test(key)) {
+      var group = activeGroup(form);
+      if (!group) { return; }
+      var inputs = group.querySelectorAll("input[type=radio], input[type=checkbox]");
+      var input = inputs[Number(key) - 1];
+      if (input) {
+        event.preventDefault();
+        input.checked = input.type === "checkbox" ? !input.checked : true;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+        var groups = Array.prototype.slice.call(form.querySelectorAll("fieldset.field-choice, .field-ack"));
+        var next = groups[groups.indexOf(group) + 1];
+        var target = next ? next.querySelector("input") : input;
+        target.focus();
+      }
+      return;
+    }
+    if (key === "Enter" && form && form.contains(event.target) && event.target.tagName !== "BUTTON" &&
+        event.target.tagName !== "A") {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+    if (key === "b" || key === "B") { follow("a.back-link"); }
+    else if (key === "r" || key === "R") { follow("a.restart-link"); }
+    else if (key === "m" || key === "M") { follow("a.map-open"); }
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", reveal);
+  } else {
+    reveal();
+  }
+})();
+// Printing: open every collapsed section so the summary carries all sources.
+window.addEventListener("beforeprint", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
 });

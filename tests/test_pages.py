@@ -118,3 +118,17 @@ def test_static_assets_are_cache_busted_and_cacheable(tiny_client: TestClient) -
 
 def test_health_check(tiny_client: TestClient) -> None:
     assert tiny_client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_map_shows_the_whole_tree_with_the_current_path(tiny_client: TestClient) -> None:
+    r = tiny_client.get("/algorithms/tiny/map?seizures=no&feeding=formula")
+    assert r.status_code == 200
+    text = r.text
+    for title in ("Symptoms", "Emergency care", "Labs", "Low magnesium", "Magnesium not known"):
+        assert title in text
+    assert re.search(r'class="map-node kind-question on-path"[^>]*>\s*<a class="map-link" href="#node-symptoms"', text)
+    assert re.search(r'class="map-node kind-measurement on-path current"[^>]*aria-current="step"', text)
+    assert re.search(r'class="map-node kind-action off-path"', text)  # emergency branch not taken
+    assert 'id="node-mg-status"' in text  # every node has its rationale and sources
+    assert "Low magnesium · Very low magnesium" in text  # leaves labelled with their diagnoses
+    assert 'href="/algorithms/tiny?seizures=no&amp;feeding=formula">Back to the walkthrough' in text
