@@ -6,11 +6,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import api, pages
+from app.accesslog import AccessLog
+from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
+from app.limits import BodyLimit
 from app.rendering import static_dir
 from app.security import SecurityHeaders
 from app.settings import Settings
@@ -45,6 +49,7 @@ class RootPath:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog.load(settings)  # refuses to start on an invalid algorithm
+    configure_access_log()
     app = FastAPI(
         title="Hypocalcemia workup",
         version="1",
@@ -87,7 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 headers=getattr(exc, "headers", None))
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
+    app.add_middleware(BodyLimit)
+    app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(AccessLog)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     return app

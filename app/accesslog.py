@@ -1,0 +1,48 @@
+"""The app's own access log: method, path, status and time, never the query string.
+
+Step URLs carry lab values in the query string, so uvicorn's access log is switched off
+(`--no-access-log`) and this one-line log replaces it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("workup.access")
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
+
+
+def configure() -> None:
+    """Send the access log to standard error once, unless logging was already set up."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
