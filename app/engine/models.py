@@ -7,9 +7,9 @@ language (`finding` comparisons combined with `all`, `any`, `not`) interpreted b
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
 FindingKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
@@ -366,3 +366,15 @@ class Algorithm(Strict):
     diagnoses: dict[Id, Diagnosis] = Field(min_length=1)
     nodes: list[Node] = Field(min_length=1)
     algorithm_sources: list[Id] = Field(min_length=1)
+
+    _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Built once per loaded algorithm, so a step costs the path walked, not the tree size.
+        self._by_id = {node.id: node for node in self.nodes}
+
+    def node(self, node_id: str) -> Any:
+        return self._by_id[node_id]
+
+    def node_ids(self) -> dict[str, Any]:
+        return self._by_id

@@ -128,7 +128,7 @@ def walk(
     alerts: list[Alert] = []
     cursor = -1
     node = nodes[algorithm.start]
-    for _ in range(len(nodes) + 1):  # the graph is acyclic (checked at load); this bounds it
+    for _ in range(len(nodes) + 1):  # acyclic (checked at load): a path visits each node once
         if isinstance(node, ResultNode):
             if edit is not None:
                 raise WalkError(f"the step {edit!r} is not on this path.")
@@ -168,11 +168,12 @@ def walk(
         if isinstance(node, ActionNode):
             alerts.append(Alert(node.id, node.title, node.severity))
         node = nodes[node.next]
-    raise AssertionError("the walk did not end; the algorithm has a cycle")
+    raise AssertionError("the walk did not end: the algorithm has a cycle")
 
 
 def index(algorithm: Algorithm) -> dict[str, NodeModel]:
-    return {node.id: node for node in algorithm.nodes}
+    """Nodes by id (built once when the algorithm is loaded)."""
+    return algorithm.node_ids()
 
 
 def decide(
