@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: install run chromium test validate lint bench clean
+.PHONY: install run chromium wrk test validate lint bench clean
 
 install: $(STAMP)
 
@@ -44,7 +44,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app
 
-bench: $(STAMP)
+wrk:
+	@command -v wrk >/dev/null || { $(APT_GET) update && $(APT_GET) install -y --no-install-recommends wrk; }
+
+bench: $(STAMP) wrk
 	$(VENV)/bin/python bench/run.py
 
 clean:
