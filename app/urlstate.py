@@ -24,6 +24,7 @@ from app.engine.values import (
     findings_from_pairs,
     findings_to_pairs,
     make_quantity,
+    parse_number,
     parse_text,
 )
 from app.engine.walk import asks_of, index
@@ -140,10 +141,7 @@ def _merge_submission(
                 if text == "" or text.lower() == UNKNOWN:
                     new[key] = UNKNOWN
                 else:
-                    try:
-                        number = float(text)
-                    except ValueError:
-                        raise FindingError(key, "enter a number, or leave it empty if not done.")
+                    number = parse_number(key, text)
                     new[key] = make_quantity(key, finding, number, units.get(key, finding.unit))
             elif text == "":
                 if isinstance(node, ActionNode):

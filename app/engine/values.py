@@ -46,7 +46,15 @@ class FindingError(ValueError):
         self.message = message
 
 
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(.*?)\s*$")
+_NUMBER = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*(.*?)\s*$", re.ASCII)
+_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$", re.ASCII)
+
+
+def parse_number(key: str, text: str) -> float:
+    """A plain decimal number as typed in a form field (ASCII digits, optional point)."""
+    if not _PLAIN_NUMBER.match(text):
+        raise FindingError(key, "enter a number (digits and a decimal point), or leave it empty.")
+    return float(text)
 _UNIT_ALIASES = {"umol/l": "µmol/L", "μmol/l": "µmol/L"}
 MAX_TEXT = 40
 
