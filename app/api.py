@@ -52,7 +52,7 @@ class WalkRequest(BaseModel):
         default_factory=dict,
         max_length=100,
         description=(
-            'Findings by key: yes/no as true/false, choices as the option id, quantities as '
+            "Findings by key: yes/no as true/false, choices as the option id, quantities as "
             '{"value": 0.8, "unit": "mmol/L"} (or a bare number in the canonical unit), and '
             '"unknown" for any finding not known.'
         ),
@@ -135,8 +135,14 @@ def _root(request: Request) -> str:
 @router.get("/algorithms", response_model=list[AlgorithmSummary])
 def list_algorithms(request: Request, catalog: CatalogDep) -> list[AlgorithmSummary]:
     return [
-        AlgorithmSummary(id=a.id, title=a.title, version=a.version, reviewed=a.reviewed,
-                         summary=a.summary, url=f"{_root(request)}/algorithms/{a.id}")
+        AlgorithmSummary(
+            id=a.id,
+            title=a.title,
+            version=a.version,
+            reviewed=a.reviewed,
+            summary=a.summary,
+            url=f"{_root(request)}/algorithms/{a.id}",
+        )
         for a in catalog.algorithms.values()
     ]
 
@@ -176,27 +182,50 @@ def step_out(step: Step, root: str) -> WalkResponse:
     asks = []
     for key in asks_of(node):
         f = algorithm.findings[key]
-        asks.append(AskOut(key=key, label=f.label, kind=f.kind, unit=f.unit,
-                           units=f.units() if f.kind == "quantity" else [], options=f.options))
+        asks.append(
+            AskOut(
+                key=key,
+                label=f.label,
+                kind=f.kind,
+                unit=f.unit,
+                units=f.units() if f.kind == "quantity" else [],
+                options=f.options,
+            )
+        )
     node_out = NodeOut(
-        id=node.id, kind=node.kind, title=node.title,
+        id=node.id,
+        kind=node.kind,
+        title=node.title,
         prompt=node.prompt,
-        rationale=node.rationale, sources=_sources(step, list(node.sources)), asks=asks,
+        rationale=node.rationale,
+        sources=_sources(step, list(node.sources)),
+        asks=asks,
     )
     if isinstance(node, ResultNode):
         node_out.provisional = node.provisional
         node_out.obtain = [o.model_dump() for o in node.obtain]
     trail = [
-        TrailOut(node=e.node.id, kind=e.node.kind, title=e.node.title, auto=e.auto,
-                 answers={a.key: json_value(a.value) for a in e.answers if a.value is not None},
-                 outcome=e.outcome.label if e.outcome else None)
+        TrailOut(
+            node=e.node.id,
+            kind=e.node.kind,
+            title=e.node.title,
+            auto=e.auto,
+            answers={a.key: json_value(a.value) for a in e.answers if a.value is not None},
+            outcome=e.outcome.label if e.outcome else None,
+        )
         for e in step.trail
     ]
     differential = [
-        DiagnosisOut(id=d.id, name=d.diagnosis.name, rank=d.rank, score=d.score,
-                     supporting_findings=list(d.supports), against=list(d.against),
-                     next_tests=list(d.diagnosis.tests),
-                     sources=_sources(step, list(d.diagnosis.sources)))
+        DiagnosisOut(
+            id=d.id,
+            name=d.diagnosis.name,
+            rank=d.rank,
+            score=d.score,
+            supporting_findings=list(d.supports),
+            against=list(d.against),
+            next_tests=list(d.diagnosis.tests),
+            sources=_sources(step, list(d.diagnosis.sources)),
+        )
         for d in step.differential
     ]
     alerts = [AlertOut(node=a.node_id, title=a.title, severity=a.severity) for a in step.alerts]
@@ -209,5 +238,11 @@ def step_out(step: Step, root: str) -> WalkResponse:
                 effective.setdefault(answer.key, "unknown")
     qs = query_string(findings_to_pairs(effective))
     url = f"{root}/algorithms/{algorithm.id}" + (f"?{qs}" if qs else "")
-    return WalkResponse(status=step.status, node=node_out, trail=trail,
-                        differential=differential, alerts=alerts, url=url)
+    return WalkResponse(
+        status=step.status,
+        node=node_out,
+        trail=trail,
+        differential=differential,
+        alerts=alerts,
+        url=url,
+    )

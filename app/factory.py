@@ -88,8 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         route_path = request.url.path.removeprefix(settings.root_path)
         if route_path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                {"detail": exc.detail},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
     app.add_middleware(BodyLimit)
@@ -99,4 +102,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     return app
-

@@ -48,8 +48,9 @@ def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Res
     if state.submission is None and state.canonical_pairs != pairs:
         target = f"{root_of(request)}/algorithms/{algorithm_id}"
         canonical = query_string(state.canonical_pairs)
-        return RedirectResponse(f"{target}?{canonical}" if canonical else target, 303,
-                                headers=NO_STORE)
+        return RedirectResponse(
+            f"{target}?{canonical}" if canonical else target, 303, headers=NO_STORE
+        )
     try:
         step = walk(algorithm, state.findings, edit=state.edit)
     except WalkError as exc:
@@ -59,16 +60,25 @@ def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Res
     headers = dict(NO_STORE)
     if status == 422:
         headers["HX-Push-Url"] = "false"
-    return render(request, "walk.html", {"view": view, "today": date.today().isoformat()},
-                  status_code=status, headers=headers)
+    return render(
+        request,
+        "walk.html",
+        {"view": view, "today": date.today().isoformat()},
+        status_code=status,
+        headers=headers,
+    )
 
 
-KIND_NAMES = {"question": "question", "measurement": "labs", "decision": "branch",
-              "action": "action", "result": "result"}
+KIND_NAMES = {
+    "question": "question",
+    "measurement": "labs",
+    "decision": "branch",
+    "action": "action",
+    "result": "result",
+}
 
 
-@router.get("/algorithms/{algorithm_id}/map", response_class=HTMLResponse,
-            include_in_schema=False)
+@router.get("/algorithms/{algorithm_id}/map", response_class=HTMLResponse, include_in_schema=False)
 def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The whole tree, with the path of the walkthrough in the query string marked."""
     algorithm = catalog.get(algorithm_id)
@@ -81,10 +91,17 @@ def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Respon
         return error_page(request, 400, message, algorithm_id)
     qs = query_string(state.canonical_pairs)
     back = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"?{qs}" if qs else "")
-    return render(request, "map.html",
-                  {"algorithm": algorithm, "tree": build_map(algorithm, step), "back_url": back,
-                   "kind_names": KIND_NAMES},
-                  headers=NO_STORE)
+    return render(
+        request,
+        "map.html",
+        {
+            "algorithm": algorithm,
+            "tree": build_map(algorithm, step),
+            "back_url": back,
+            "kind_names": KIND_NAMES,
+        },
+        headers=NO_STORE,
+    )
 
 
 def error_page(
@@ -97,8 +114,9 @@ def error_page(
 ) -> Response:
     without = None
     if algorithm_id and pairs is not None and bad_key:
-        kept = [(k, v) for k, v in pairs if k != bad_key and not k.startswith("unit.")
-                and k != "from"]
+        kept = [
+            (k, v) for k, v in pairs if k != bad_key and not k.startswith("unit.") and k != "from"
+        ]
         if kept != pairs:
             base = f"{root_of(request)}/algorithms/{algorithm_id}"
             without = f"{base}?{query_string(kept)}" if kept else base
@@ -106,8 +124,13 @@ def error_page(
     return render(
         request,
         "error.html",
-        {"status": status, "message": message, "restart_url": restart, "without_url": without,
-         "bad_key": bad_key},
+        {
+            "status": status,
+            "message": message,
+            "restart_url": restart,
+            "without_url": without,
+            "bad_key": bad_key,
+        },
         status_code=status,
         headers={**NO_STORE, "HX-Push-Url": "false"},
     )

@@ -44,9 +44,7 @@ def render(
     def static(name: str) -> str:
         return f"{root}/static/{name}?v={asset_version(name)}"
 
-    html = environment.get_template(template).render(
-        {"root": root, "static": static, **context}
-    )
+    html = environment.get_template(template).render({"root": root, "static": static, **context})
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["Vary"] = VARY
     return response

@@ -39,8 +39,7 @@ class SecurityHeaders:
             (b"referrer-policy", b"no-referrer"),
             (
                 b"permissions-policy",
-                b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
-                b"interest-cohort=()",
+                b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
             ),
             (b"cross-origin-resource-policy", b"same-origin"),
         ]

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     root_path: str = Field(
         default="",
-        description="Sub-path the app is served under behind a reverse proxy, e.g. `/tools/workup`.",
+        description="Sub-path the app is served under behind a proxy, e.g. `/tools/workup`.",
     )
     max_query_length: int = Field(
         default=4000,

@@ -64,8 +64,10 @@ def build_map(algorithm: Algorithm, step: Step | None) -> MapNode:
             return item
         if isinstance(node, DecisionNode):
             outcomes = [(b.label, b.next) for b in node.branches]
-            outcomes += [(node.otherwise.label, node.otherwise.next),
-                         (node.unknown.label, node.unknown.next)]
+            outcomes += [
+                (node.otherwise.label, node.otherwise.next),
+                (node.unknown.label, node.unknown.next),
+            ]
             seen_targets: dict[str, MapBranch] = {}
             for label, target in outcomes:
                 taken = chosen.get(node.id) == target
@@ -78,9 +80,10 @@ def build_map(algorithm: Algorithm, step: Step | None) -> MapNode:
                 seen_targets[target] = branch
                 item.branches.append(branch)
             return item
-        following = node.next  # type: ignore[union-attr]
-        item.branches.append(MapBranch("", True, item.on_path and following in path,
-                                       draw(nodes[following])))
+        following = node.next
+        item.branches.append(
+            MapBranch("", True, item.on_path and following in path, draw(nodes[following]))
+        )
         return item
 
     return draw(nodes[algorithm.start])

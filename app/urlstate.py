@@ -131,7 +131,9 @@ def _merge_submission(
         findings = findings_from_pairs(algorithm, kept)
     except FindingError as exc:
         raise StateError(exc.message, exc.key) from None
-    submission = Submission(node_id, raw=dict(submitted) | {f"unit.{k}": u for k, u in units.items()})
+    submission = Submission(
+        node_id, raw=dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
+    )
     new: Findings = {}
     for key in answered:
         finding = algorithm.findings[key]

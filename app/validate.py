@@ -24,7 +24,9 @@ def main(argv: list[str]) -> int:
             failed += 1
             print(exc, file=sys.stderr)
         else:
-            print(f"{path}: ok ({len(algorithm.nodes)} nodes, {len(algorithm.diagnoses)} diagnoses)")
+            print(
+                f"{path}: ok ({len(algorithm.nodes)} nodes, {len(algorithm.diagnoses)} diagnoses)"
+            )
     return 1 if failed else 0
 
 

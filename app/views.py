@@ -42,7 +42,9 @@ class Links:
         return f"{base}?{query_string(pairs)}" if pairs else base
 
     def toggle(self, pairs: list[tuple[str, str]], view: str) -> str:
-        views = tuple(v for v in self.views if v != view) if view in self.views else (*self.views, view)
+        views = (
+            tuple(v for v in self.views if v != view) if view in self.views else (*self.views, view)
+        )
         return Links(self.root, self.algorithm_id, views).walk(pairs)
 
 
@@ -160,8 +162,9 @@ def range_view(algorithm: Algorithm, key: str, patient: Patient) -> RangeView | 
     return RangeView(band.label, text.strip(), band.source)
 
 
-def _answer_view(algorithm: Algorithm, key: str, value: Value | None, flag: str | None,
-                 patient: Patient) -> AnswerView:
+def _answer_view(
+    algorithm: Algorithm, key: str, value: Value | None, flag: str | None, patient: Patient
+) -> AnswerView:
     finding = algorithm.findings[key]
     text = display(value) if value is not None else "—"
     if finding.kind == "choice" and isinstance(value, str) and value != UNKNOWN:
@@ -230,12 +233,18 @@ def _limit_view(algorithm: Algorithm, limit_id: str, patient: Patient) -> LimitV
     band = band_for(limit.bands, patient)
     if band is None:
         return None
-    return LimitView(limit.label, band.label, f"below {format_number(band.value)} {band.unit}",
-                     band.source)
+    return LimitView(
+        limit.label, band.label, f"below {format_number(band.value)} {band.unit}", band.source
+    )
 
 
-def _field(algorithm: Algorithm, key: str, value: Value | None, submission: Submission | None,
-           patient: Patient) -> FieldView:
+def _field(
+    algorithm: Algorithm,
+    key: str,
+    value: Value | None,
+    submission: Submission | None,
+    patient: Patient,
+) -> FieldView:
     finding: Finding = algorithm.findings[key]
     error = submission.errors.get(key) if submission else None
     raw = submission.raw.get(key) if submission else None
@@ -248,9 +257,17 @@ def _field(algorithm: Algorithm, key: str, value: Value | None, submission: Subm
         elif isinstance(value, Quantity):
             text, unit = format_number(value.value), value.unit
         units = tuple(Option(u, u or "(no unit)", u == unit) for u in finding.units())
-        return FieldView(key, finding.label, finding.help, "quantity", error, value=text,
-                         units=units, range=range_view(algorithm, key, patient),
-                         step=format_number(finding.step) if finding.step else "any")
+        return FieldView(
+            key,
+            finding.label,
+            finding.help,
+            "quantity",
+            error,
+            value=text,
+            units=units,
+            range=range_view(algorithm, key, patient),
+            step=format_number(finding.step) if finding.step else "any",
+        )
     current = raw if raw is not None else (encode_text(value) if value is not None else None)
     if finding.kind == "boolean":
         choices = [("yes", "Yes"), ("no", "No")]

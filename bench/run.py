@@ -28,19 +28,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from synthetic import synthetic_algorithm  # noqa: E402
+
 from app.engine.loading import load_data, load_file  # noqa: E402
 from app.engine.values import findings_from_json, findings_to_pairs  # noqa: E402
 from app.engine.walk import walk  # noqa: E402
 from app.rendering import environment  # noqa: E402
 from app.urlstate import State, query_string  # noqa: E402
 from app.views import build  # noqa: E402
-from synthetic import synthetic_algorithm  # noqa: E402
 
 ALGORITHM = load_file(ROOT / "algorithms" / "hypocalcemia.yaml")
 # A resident part-way through: symptoms, age and the calcium results are in, magnesium is next.
 MID_WALK = {
-    "seizures": True, "laryngospasm": False, "tetany": False, "apnea": False,
-    "arrhythmia_or_long_qt": False, "heart_failure": False, "emergency_steps_reviewed": True,
+    "seizures": True,
+    "laryngospasm": False,
+    "tetany": False,
+    "apnea": False,
+    "arrhythmia_or_long_qt": False,
+    "heart_failure": False,
+    "emergency_steps_reviewed": True,
     "age": {"value": 2, "unit": "months"},
     "ionized_calcium": {"value": 0.78, "unit": "mmol/L"},
     "total_calcium": {"value": 1.7, "unit": "mmol/L"},
@@ -60,8 +66,9 @@ def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def in_process() -> dict[str, float]:
-    findings = findings_from_json(ALGORITHM, {k: v for k, v in MID_WALK.items()
-                                              if k in ALGORITHM.findings})
+    findings = findings_from_json(
+        ALGORITHM, {k: v for k, v in MID_WALK.items() if k in ALGORITHM.findings}
+    )
     template = environment.get_template("walk.html")
 
     def step_and_render() -> None:
@@ -83,8 +90,15 @@ def in_process() -> dict[str, float]:
     small_findings = findings_from_json(small, answers)
     big_s = timed(lambda: walk(big, big_findings), 2000)
     small_s = timed(lambda: walk(small, small_findings), 2000)
-    return {"path": path, "walk": walk_s, "render": render_s, "big": big_s, "small": small_s,
-            "big_nodes": len(big.nodes), "small_nodes": len(small.nodes)}
+    return {
+        "path": path,
+        "walk": walk_s,
+        "render": render_s,
+        "big": big_s,
+        "small": small_s,
+        "big_nodes": len(big.nodes),
+        "small_nodes": len(small.nodes),
+    }
 
 
 def free_port() -> int:
@@ -94,8 +108,21 @@ def free_port() -> int:
 
 
 def serve(target: str, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -111,8 +138,12 @@ def serve(target: str, port: int, env: dict[str, str] | None = None) -> subproce
 
 
 def wrk(url: str, seconds: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def latency(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -123,8 +154,13 @@ def wrk(url: str, seconds: int) -> dict[str, float]:
     total = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert rps and total, out
-    return {"rps": float(rps.group(1)), "p50": latency("50"), "p99": latency("99"),
-            "requests": int(total.group(1)), "errors": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": float(rps.group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "requests": int(total.group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
 
 
 def rss_kib(pid: int) -> int:
@@ -135,6 +171,7 @@ def rss_kib(pid: int) -> int:
 
 def first_visit_bytes(base: str) -> tuple[int, int]:
     """Gzipped and plain bytes of the first step page and every asset it loads."""
+
     def fetch(url: str) -> tuple[int, bytes]:
         req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(req) as r:
@@ -157,23 +194,36 @@ def main() -> int:
         return 1
     figures = in_process()
     print("== In process (median per step)")
-    print(f"  walk only, real algorithm ({figures['path']} nodes on the path): "
-          f"{figures['walk'] * 1e6:.0f} µs")
+    print(
+        f"  walk only, real algorithm ({figures['path']} nodes on the path): "
+        f"{figures['walk'] * 1e6:.0f} µs"
+    )
     print(f"  walk + view + render: {figures['render'] * 1e6:.0f} µs (target < 1000 µs)")
     ratio = figures["big"] / figures["small"]
-    print(f"  synthetic {figures['big_nodes']} nodes: {figures['big'] * 1e6:.1f} µs; "
-          f"{figures['small_nodes']} nodes, same path: {figures['small'] * 1e6:.1f} µs; "
-          f"ratio {ratio:.2f} (target <= 1.2)")
+    print(
+        f"  synthetic {figures['big_nodes']} nodes: {figures['big'] * 1e6:.1f} µs; "
+        f"{figures['small_nodes']} nodes, same path: {figures['small'] * 1e6:.1f} µs; "
+        f"ratio {ratio:.2f} (target <= 1.2)"
+    )
 
-    mid_url = query_string(findings_to_pairs(findings_from_json(
-        ALGORITHM, {k: v for k, v in MID_WALK.items() if k in ALGORITHM.findings})))
+    mid_url = query_string(
+        findings_to_pairs(
+            findings_from_json(
+                ALGORITHM, {k: v for k, v in MID_WALK.items() if k in ALGORITHM.findings}
+            )
+        )
+    )
     app_port, base_port = free_port(), free_port()
     app_proc = serve("app.main:app", app_port)
     try:
         page = urllib.request.urlopen(
-            f"http://127.0.0.1:{app_port}/algorithms/hypocalcemia?{mid_url}").read()
-        base_proc = serve("baseline:app", base_port,
-                          {"BASELINE_BYTES": str(len(page)), "PYTHONPATH": str(ROOT / "bench")})
+            f"http://127.0.0.1:{app_port}/algorithms/hypocalcemia?{mid_url}"
+        ).read()
+        base_proc = serve(
+            "baseline:app",
+            base_port,
+            {"BASELINE_BYTES": str(len(page)), "PYTHONPATH": str(ROOT / "bench")},
+        )
         try:
             base_url = f"http://127.0.0.1:{base_port}/page"
             app_url = f"http://127.0.0.1:{app_port}/algorithms/hypocalcemia?{mid_url}"
@@ -184,24 +234,36 @@ def main() -> int:
         finally:
             base_proc.terminate()
             base_proc.wait(10)
-        print(f"== HTTP, wrk -t2 -c64 -d{DURATION}s, one uvicorn worker each "
-              f"(page {len(page)} bytes)")
-        for name, r in (("baseline (FastAPI + Jinja2 page)", baseline), ("mid-walk step", measured)):
-            print(f"  {name}: {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
-                  f"non-2xx/3xx {r['errors']}")
-        print(f"  ratio app/baseline: {measured['rps'] / baseline['rps']:.2f} (target >= 0.80); "
-              f"p99 {measured['p99']:.1f} ms (target < 50 ms)")
+        print(
+            f"== HTTP, wrk -t2 -c64 -d{DURATION}s, one uvicorn worker each (page {len(page)} bytes)"
+        )
+        for name, r in (
+            ("baseline (FastAPI + Jinja2 page)", baseline),
+            ("mid-walk step", measured),
+        ):
+            print(
+                f"  {name}: {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+                f"non-2xx/3xx {r['errors']}"
+            )
+        print(
+            f"  ratio app/baseline: {measured['rps'] / baseline['rps']:.2f} (target >= 0.80); "
+            f"p99 {measured['p99']:.1f} ms (target < 50 ms)"
+        )
 
         before = rss_kib(app_proc.pid)
         done = 0
         while done < 100_000:
             done += int(wrk(app_url, 5)["requests"])
         after = rss_kib(app_proc.pid)
-        print(f"== Memory over {done} requests: RSS {before / 1024:.1f} MiB -> "
-              f"{after / 1024:.1f} MiB ({(after - before) / 1024:+.1f} MiB)")
+        print(
+            f"== Memory over {done} requests: RSS {before / 1024:.1f} MiB -> "
+            f"{after / 1024:.1f} MiB ({(after - before) / 1024:+.1f} MiB)"
+        )
         wire, plain = first_visit_bytes(f"http://127.0.0.1:{app_port}")
-        print(f"== First visit: {wire / 1024:.1f} KiB over the wire (gzip), "
-              f"{plain / 1024:.1f} KiB uncompressed (target <= 60 KB)")
+        print(
+            f"== First visit: {wire / 1024:.1f} KiB over the wire (gzip), "
+            f"{plain / 1024:.1f} KiB uncompressed (target <= 60 KB)"
+        )
     finally:
         app_proc.terminate()
         app_proc.wait(10)

@@ -12,8 +12,14 @@ def walk(client: TestClient, findings: dict, missing: str = "ask"):
 def test_list_and_definition(tiny_client: TestClient) -> None:
     listing = tiny_client.get("/api/algorithms").json()
     assert listing == [
-        {"id": "tiny", "title": "Tiny fixture", "version": "1", "reviewed": "2026-11-22",
-         "summary": "One of each node kind.", "url": "/algorithms/tiny"}
+        {
+            "id": "tiny",
+            "title": "Tiny fixture",
+            "version": "1",
+            "reviewed": "2026-11-22",
+            "summary": "One of each node kind.",
+            "url": "/algorithms/tiny",
+        }
     ]
     definition = tiny_client.get("/api/algorithms/tiny").json()
     assert [n["id"] for n in definition["nodes"]][:2] == ["symptoms", "seizure-check"]
@@ -30,7 +36,11 @@ def test_walk_asks_the_next_finding(tiny_client: TestClient) -> None:
 
 
 def test_walk_to_a_result_with_unknowns(tiny_client: TestClient) -> None:
-    r = walk(tiny_client, {"seizures": True, "magnesium": {"value": 0.9, "unit": "mg/dL"}, "age": 400}, "unknown")
+    r = walk(
+        tiny_client,
+        {"seizures": True, "magnesium": {"value": 0.9, "unit": "mg/dL"}, "age": 400},
+        "unknown",
+    )
     body = r.json()
     assert r.status_code == 200
     assert body["status"] == "result"
@@ -41,7 +51,9 @@ def test_walk_to_a_result_with_unknowns(tiny_client: TestClient) -> None:
     assert second["supporting_findings"] == ["magnesium very low"]
     assert second["next_tests"] == ["genetics"]
     assert body["differential"][0]["sources"][0]["citation"] == "A fixture source"
-    assert body["alerts"] == [{"node": "emergency", "title": "Emergency care", "severity": "emergency"}]
+    assert body["alerts"] == [
+        {"node": "emergency", "title": "Emergency care", "severity": "emergency"}
+    ]
     # the URL reopens exactly this state: the findings counted as unknown are written out
     assert body["url"] == (
         "/algorithms/tiny?seizures=yes&magnesium=0.9mg/dL&age=400days"
@@ -58,7 +70,9 @@ def test_walk_url_reopens_the_same_step(tiny_client: TestClient) -> None:
 
 def test_bad_input_gets_a_4xx_with_a_message(tiny_client: TestClient) -> None:
     bad_json = tiny_client.post(
-        "/api/algorithms/tiny/walk", content=b'{"findings": ', headers={"content-type": "application/json"}
+        "/api/algorithms/tiny/walk",
+        content=b'{"findings": ',
+        headers={"content-type": "application/json"},
     )
     assert bad_json.status_code == 400
     assert bad_json.json() == {"detail": "The body is not valid JSON."}
@@ -68,7 +82,9 @@ def test_bad_input_gets_a_4xx_with_a_message(tiny_client: TestClient) -> None:
     unknown = walk(tiny_client, {"sodium": 140})
     assert unknown.status_code == 422
     assert "not a finding" in unknown.json()["detail"][0]["message"]
-    bad_mode = tiny_client.post("/api/algorithms/tiny/walk", json={"findings": {}, "missing": "guess"})
+    bad_mode = tiny_client.post(
+        "/api/algorithms/tiny/walk", json={"findings": {}, "missing": "guess"}
+    )
     assert bad_mode.status_code == 422
     not_object = tiny_client.post("/api/algorithms/tiny/walk", json=[1, 2])
     assert not_object.status_code == 422

@@ -35,8 +35,12 @@ def test_the_example_walks_as_the_guide_says() -> None:
 
     confirmed = run(seizures=True, feeding="formula", age=10, ionized_calcium=0.8)
     assert [d.id for d in confirmed.differential] == ["confirmed", "formula_related"]
-    older = run(seizures=False, feeding="formula", age={"value": 3, "unit": "months"}, ionized_calcium=1.2)
-    assert [d.id for d in older.differential] == ["not_confirmed"]  # formula clue excluded after 1 month
+    older = run(
+        seizures=False, feeding="formula", age={"value": 3, "unit": "months"}, ionized_calcium=1.2
+    )
+    assert [d.id for d in older.differential] == [
+        "not_confirmed"
+    ]  # formula clue excluded after 1 month
     unknown = run(seizures="unknown")
     assert unknown.node.id == "unknown-result" and unknown.alerts[0].severity == "emergency"
 

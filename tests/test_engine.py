@@ -61,7 +61,9 @@ def test_limit_bands_depend_on_age(tiny: Algorithm) -> None:
 
 def test_units_are_converted_before_comparison(tiny: Algorithm) -> None:
     # 1.2 mg/dL x 0.4114 = 0.49 mmol/L: low for a 2-month-old.
-    step = run(tiny, seizures=False, feeding="breast", age=60, magnesium={"value": 1.2, "unit": "mg/dL"})
+    step = run(
+        tiny, seizures=False, feeding="breast", age=60, magnesium={"value": 1.2, "unit": "mg/dL"}
+    )
     assert step.node.id == "low-result"
     assert step.trail[-1].answers[0].value == Quantity(1.2, "mg/dL")
     assert step.trail[-1].answers[0].flag == "low"
@@ -100,7 +102,9 @@ def test_ranking_counts_present_key_findings(tiny: Algorithm) -> None:
 
 
 def test_findings_against_lower_the_rank_and_context_adds_diagnoses(tiny: Algorithm) -> None:
-    step = run(tiny, seizures=True, emergency_steps_reviewed=True, feeding="breast", age=60, magnesium=0.9)
+    step = run(
+        tiny, seizures=True, emergency_steps_reviewed=True, feeding="breast", age=60, magnesium=0.9
+    )
     ids = [d.id for d in step.differential]
     assert ids == ["seizure_context", "normal"]
     normal = step.differential[1]

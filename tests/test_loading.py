@@ -1,4 +1,4 @@
-"""Algorithm checks: each broken variant of the tiny fixture is refused with file, node and field."""
+"""Algorithm checks: each broken variant of the tiny fixture is refused with its place."""
 
 from __future__ import annotations
 
@@ -150,7 +150,9 @@ def test_the_app_refuses_to_start_on_an_invalid_algorithm(tmp_path: Path) -> Non
         create_app(Settings(algorithms_dir=tmp_path))
 
 
-def test_validate_command_reports_and_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_command_reports_and_exits_nonzero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert validate_main([str(FIXTURES)]) == 0
     (tmp_path / "tiny.yaml").write_text("id: tiny\nnodes: [")
     assert validate_main([str(tmp_path)]) == 1

@@ -33,7 +33,7 @@ def test_submitting_a_step_redirects_to_the_canonical_url(tiny_client: TestClien
     assert r.status_code == 303
     assert r.headers["location"] == "/algorithms/tiny?seizures=no"
     page = tiny_client.get(r.headers["location"])
-    assert "<h1 id=\"step-title\" tabindex=\"-1\">Feeding</h1>" in page.text
+    assert '<h1 id="step-title" tabindex="-1">Feeding</h1>' in page.text
 
 
 def test_non_canonical_spelling_is_redirected(tiny_client: TestClient) -> None:
@@ -63,7 +63,9 @@ def test_impossible_lab_value_is_reshown_beside_the_field(tiny_client: TestClien
 
 
 def test_result_page_shows_the_ranked_differential_with_reasons(tiny_client: TestClient) -> None:
-    r = tiny_client.get("/algorithms/tiny?seizures=no&feeding=formula&age=2months&magnesium=0.3mmol/L")
+    r = tiny_client.get(
+        "/algorithms/tiny?seizures=no&feeding=formula&age=2months&magnesium=0.3mmol/L"
+    )
     assert r.status_code == 200
     ids = re.findall(r'data-dx="([a-z_]+)"', r.text)
     assert ids == ["very_low_mg", "low_mg"]
@@ -84,7 +86,10 @@ def test_trail_offers_a_change_link_per_answered_step(tiny_client: TestClient) -
 
 def test_back_link_reopens_the_previous_step(tiny_client: TestClient) -> None:
     r = tiny_client.get("/algorithms/tiny?seizures=no&feeding=formula")
-    assert 'class="back-link" rel="prev" href="/algorithms/tiny?seizures=no&amp;feeding=formula&amp;edit=patient"' in r.text
+    assert (
+        'class="back-link" rel="prev" '
+        'href="/algorithms/tiny?seizures=no&amp;feeding=formula&amp;edit=patient"' in r.text
+    )
 
 
 def test_tampered_url_gets_a_clear_400_with_a_way_on(tiny_client: TestClient) -> None:
@@ -126,8 +131,13 @@ def test_map_shows_the_whole_tree_with_the_current_path(tiny_client: TestClient)
     text = r.text
     for title in ("Symptoms", "Emergency care", "Labs", "Low magnesium", "Magnesium not known"):
         assert title in text
-    assert re.search(r'class="map-node kind-question on-path"[^>]*>\s*<a class="map-link" href="#node-symptoms"', text)
-    assert re.search(r'class="map-node kind-measurement on-path current"[^>]*aria-current="step"', text)
+    assert re.search(
+        r'class="map-node kind-question on-path"[^>]*>\s*<a class="map-link" href="#node-symptoms"',
+        text,
+    )
+    assert re.search(
+        r'class="map-node kind-measurement on-path current"[^>]*aria-current="step"', text
+    )
     assert re.search(r'class="map-node kind-action off-path"', text)  # emergency branch not taken
     assert 'id="node-mg-status"' in text  # every node has its rationale and sources
     assert "Low magnesium · Very low magnesium" in text  # leaves labelled with their diagnoses

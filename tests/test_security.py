@@ -8,12 +8,22 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-URLS = ["/", "/algorithms/tiny", "/algorithms/tiny?seizures=maybe", "/api/algorithms",
-        "/openapi.json", "/static/app.css", "/algorithms/nothing", "/healthz"]
+URLS = [
+    "/",
+    "/algorithms/tiny",
+    "/algorithms/tiny?seizures=maybe",
+    "/api/algorithms",
+    "/openapi.json",
+    "/static/app.css",
+    "/algorithms/nothing",
+    "/healthz",
+]
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_every_response_carries_the_security_headers_and_no_cookie(tiny_client: TestClient, url: str) -> None:
+def test_every_response_carries_the_security_headers_and_no_cookie(
+    tiny_client: TestClient, url: str
+) -> None:
     r = tiny_client.get(url)
     h = r.headers
     assert h["x-content-type-options"] == "nosniff"
@@ -42,7 +52,9 @@ def test_nothing_loads_from_another_host(tiny_client: TestClient) -> None:
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
 
 
-def test_access_log_never_records_the_query_string(tiny_client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_access_log_never_records_the_query_string(
+    tiny_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     logger = logging.getLogger("workup.access")
     logger.propagate = True
     try:
@@ -67,7 +79,10 @@ def test_first_visit_is_small_over_the_wire(tiny_client: TestClient) -> None:
 
 
 def test_oversized_api_body_is_refused_before_parsing(tiny_client: TestClient) -> None:
-    r = tiny_client.post("/api/algorithms/tiny/walk", content=b"{" + b" " * 70_000 + b"}",
-                         headers={"content-type": "application/json"})
+    r = tiny_client.post(
+        "/api/algorithms/tiny/walk",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     assert "larger than" in r.json()["detail"]

@@ -21,7 +21,13 @@ from app.urlstate import StateError, parse_state
 
 def test_url_values_are_readable(tiny: Algorithm) -> None:
     findings = findings_from_pairs(
-        tiny, [("age", "2months"), ("seizures", "yes"), ("magnesium", "0.3mmol/L"), ("feeding", "unknown")]
+        tiny,
+        [
+            ("age", "2months"),
+            ("seizures", "yes"),
+            ("magnesium", "0.3mmol/L"),
+            ("feeding", "unknown"),
+        ],
     )
     assert findings == {
         "age": Quantity(2, "months"),
@@ -30,7 +36,10 @@ def test_url_values_are_readable(tiny: Algorithm) -> None:
         "feeding": UNKNOWN,
     }
     assert findings_to_pairs(findings) == [
-        ("age", "2months"), ("seizures", "yes"), ("magnesium", "0.3mmol/L"), ("feeding", "unknown"),
+        ("age", "2months"),
+        ("seizures", "yes"),
+        ("magnesium", "0.3mmol/L"),
+        ("feeding", "unknown"),
     ]
 
 
@@ -42,7 +51,10 @@ def test_units_are_matched_without_regard_to_case(tiny: Algorithm) -> None:
 @pytest.mark.parametrize(
     ("pairs", "message"),
     [
-        ([("magnesium", "0.3g/L")], "the unit 'g/L' is not accepted for magnesium; use mmol/L, mg/dL"),
+        (
+            [("magnesium", "0.3g/L")],
+            "the unit 'g/L' is not accepted for magnesium; use mmol/L, mg/dL",
+        ),
         ([("magnesium", "9mmol/L")], "9 looks like a value in mg/dL"),
         ([("magnesium", "-1mmol/L")], "outside the possible range"),
         ([("magnesium", "lots")], "write a number followed by its unit"),
@@ -107,12 +119,22 @@ def test_url_and_json_round_trip_exactly(tiny: Algorithm, body: dict[str, object
 def test_step_form_is_merged_with_the_answers_appended(tiny: Algorithm) -> None:
     state = parse_state(
         tiny,
-        [("seizures", "no"), ("feeding", "breast"), ("from", "labs"), ("age", "2"),
-         ("unit.age", "months"), ("magnesium", ""), ("unit.magnesium", "mmol/L")],
+        [
+            ("seizures", "no"),
+            ("feeding", "breast"),
+            ("from", "labs"),
+            ("age", "2"),
+            ("unit.age", "months"),
+            ("magnesium", ""),
+            ("unit.magnesium", "mmol/L"),
+        ],
     )
     assert state.submission is None
     assert list(state.findings.items()) == [
-        ("seizures", False), ("feeding", "breast"), ("age", Quantity(2, "months")), ("magnesium", UNKNOWN),
+        ("seizures", False),
+        ("feeding", "breast"),
+        ("age", Quantity(2, "months")),
+        ("magnesium", UNKNOWN),
     ]
 
 

@@ -7,7 +7,8 @@ even when another part is unknown.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -72,9 +73,7 @@ def _applies(band: AgeBand, patient: Patient) -> bool:
     return True
 
 
-def reference_range(
-    algorithm: Algorithm, key: str, patient: Patient
-) -> ReferenceRange | None:
+def reference_range(algorithm: Algorithm, key: str, patient: Patient) -> ReferenceRange | None:
     return band_for(algorithm.findings[key].ranges, patient)
 
 
@@ -148,17 +147,20 @@ def _test(
         return value == test.is_
     assert isinstance(value, Quantity)
     canonical = value.canonical(algorithm.findings[test.finding])
-    for name, compare in (
-        ("below", lambda a, b: a < b),
-        ("at_least", lambda a, b: a >= b),
-        ("above", lambda a, b: a > b),
-        ("at_most", lambda a, b: a <= b),
-    ):
+    for name, compare in _COMPARISONS:
         threshold = getattr(test, name)
         if threshold is not None:
             limit = threshold_value(algorithm, test.finding, threshold, patient)
             return None if limit is None else compare(canonical, limit)
     raise AssertionError("a finding test without a comparison")  # the model forbids it
+
+
+_COMPARISONS: tuple[tuple[str, Callable[[float, float], bool]], ...] = (
+    ("below", operator.lt),
+    ("at_least", operator.ge),
+    ("above", operator.gt),
+    ("at_most", operator.le),
+)
 
 
 def finding_tests(condition: Condition) -> Iterator[FindingTest]:

@@ -33,9 +33,9 @@ class AlgorithmError(ValueError):
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(
-            f"  - {p}" for p in problems
-        ))
+        super().__init__(
+            f"{path}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def load_file(path: Path) -> Algorithm:
@@ -70,7 +70,7 @@ def load_data(data: Any, name: str, expected_id: str | None = None) -> Algorithm
     return algorithm
 
 
-def _describe(err: Any, data: dict) -> str:
+def _describe(err: Any, data: dict[str, Any]) -> str:
     loc = list(err["loc"])
     where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
@@ -151,13 +151,16 @@ def _check_findings(a: Algorithm) -> Iterator[str]:
         if len(set(units)) != len(units):
             yield f"finding {key}: conversions: a unit is listed twice"
     for lid, limit in a.limits.items():
-        f = a.findings.get(limit.finding)
-        if f is None:
+        limited = a.findings.get(limit.finding)
+        if limited is None:
             yield f"limit {lid}: finding: unknown finding {limit.finding!r}"
             continue
         for b in limit.bands:
-            if f.factor(b.unit) is None:
-                yield f"limit {lid}: bands.{b.label}.unit: {b.unit!r} is not a unit of {limit.finding}"
+            if limited.factor(b.unit) is None:
+                yield (
+                    f"limit {lid}: bands.{b.label}.unit: {b.unit!r} "
+                    f"is not a unit of {limit.finding}"
+                )
 
 
 def _thresholds(test: Any) -> Iterable[Threshold]:
@@ -191,9 +194,7 @@ def _check_condition(a: Algorithm, where: str, cond: Condition) -> Iterator[str]
             yield f"{where}: unknown finding {test.finding!r}"
             continue
         if test.is_ is not None:
-            allowed = (
-                {"yes", "no"} if f.kind == "boolean" else set(f.options or {})
-            )
+            allowed = {"yes", "no"} if f.kind == "boolean" else set(f.options or {})
             if f.kind == "quantity" or test.is_ not in allowed:
                 yield f"{where}: {test.finding} cannot be {test.is_!r}"
         for th in _thresholds(test):
@@ -276,7 +277,7 @@ def _check_graph(a: Algorithm) -> Iterator[str]:
             if t not in nodes:
                 continue
             if state.get(t) == 1:
-                cycles.append(" -> ".join([*path[path.index(t):], t]) if t in path else t)
+                cycles.append(" -> ".join([*path[path.index(t) :], t]) if t in path else t)
             elif t not in state:
                 visit(t, [*path, t])
         state[nid] = 2

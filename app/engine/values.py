@@ -15,7 +15,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Union
 
 from app.engine.models import Algorithm, Finding
 
@@ -33,7 +32,7 @@ class Quantity:
         return self.value * factor
 
 
-Value = Union[bool, str, Quantity]
+Value = bool | str | Quantity
 Findings = dict[str, Value]
 
 
@@ -55,6 +54,8 @@ def parse_number(key: str, text: str) -> float:
     if not _PLAIN_NUMBER.match(text):
         raise FindingError(key, "enter a number (digits and a decimal point), or leave it empty.")
     return float(text)
+
+
 _UNIT_ALIASES = {"umol/l": "µmol/L", "μmol/l": "µmol/L"}
 MAX_TEXT = 40
 

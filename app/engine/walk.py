@@ -28,6 +28,7 @@ from app.engine.models import (
     QuestionNode,
     ResultNode,
 )
+from app.engine.models import Clue as DiagnosisClue
 from app.engine.models import Node as NodeModel
 from app.engine.values import UNKNOWN, Findings, Quantity, Value
 
@@ -52,11 +53,6 @@ class TrailEntry:
     answers: tuple[Answer, ...]
     auto: bool
     outcome: Branch | Fallback | None = None
-
-
-@dataclass(frozen=True)
-class Clue:
-    label: str
 
 
 @dataclass(frozen=True)
@@ -224,7 +220,9 @@ def rank(
             continue
         supports, open_questions = _clues(algorithm, dx.supports, findings, patient)
         against, _ = _clues(algorithm, dx.against, findings, patient)
-        scored.append((len(supports) - len(against), order, dx_id, supports, against, open_questions))
+        scored.append(
+            (len(supports) - len(against), order, dx_id, supports, against, open_questions)
+        )
     scored.sort(key=lambda row: (-row[0], row[1]))
     return tuple(
         RankedDiagnosis(
@@ -242,9 +240,10 @@ def rank(
 
 
 def _clues(
-    algorithm: Algorithm, clues: Sequence, findings: Findings, patient: Patient
+    algorithm: Algorithm, clues: Sequence[DiagnosisClue], findings: Findings, patient: Patient
 ) -> tuple[list[str], list[str]]:
-    present, open_ = [], []
+    present: list[str] = []
+    open_: list[str] = []
     for clue in clues:
         result = evaluate(algorithm, clue.when, findings, patient)
         if result is True:
