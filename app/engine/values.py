@@ -198,11 +198,11 @@ def encode_json(value: Value) -> object:
 def display(value: Value) -> str:
     """How a value reads on the page."""
     if value is True:
-        return "yes"
+        return "Yes"
     if value is False:
-        return "no"
+        return "No"
     if value == UNKNOWN:
-        return "not known"
+        return "Not known"
     if isinstance(value, Quantity):
         return f"{format_number(value.value)} {value.unit}".strip()
     return value

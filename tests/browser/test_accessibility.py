@@ -1,0 +1,61 @@
+"""axe-core finds no violations (of any impact) on the main pages, at desktop and phone width.
+
+axe is injected with `add_script_tag`, which the app's CSP (`script-src 'self'`) would block,
+so these pages are opened in a context with `bypass_csp=True`; every other browser test keeps
+the CSP on.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import AXE
+
+pytestmark = pytest.mark.browser
+
+RUN_AXE = """async () => {
+  const results = await axe.run(document);
+  return results.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' ')),
+  }));
+}"""
+
+PAGES = {
+    "start": ("/", 200),
+    "first_question": (None, 200),
+    "lab_error": (None, 422),
+    "result": (None, 200),
+}
+
+
+def describe(violations: list[dict]) -> str:
+    lines = [f"{len(violations)} axe violation(s):"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    at {t}" for t in v["targets"][:8])
+        if len(v["targets"]) > 8:
+            lines.append(f"    … and {len(v['targets']) - 8} more")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_axe_violations(new_page, scenario, name, width):
+    path, status = PAGES[name]
+    url = path or getattr(scenario, name)
+    page = new_page(width=width, height=800, bypass_csp=True)
+    response = page.goto(url)
+    assert response is not None and response.status == status, url
+    if name == "lab_error":
+        assert page.locator(".field-error").count() > 0
+    if name == "result":
+        assert page.locator("ol.differential > li.diagnosis").count() > 0
+
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(RUN_AXE)
+    assert not violations, f"{url} at {width}px\n" + describe(violations)
+
+    if width == 360:
+        scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert scroll_width <= 360, f"{url} scrolls sideways at 360px ({scroll_width}px wide)"
