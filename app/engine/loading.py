@@ -267,22 +267,29 @@ def _check_graph(a: Algorithm) -> Iterator[str]:
     nodes = {n.id: n for n in a.nodes}
     if a.start not in nodes:
         return
-    # cycles (depth-first, colouring) and reachability
-    state: dict[str, int] = {}
+    # Cycles and reachability: an iterative depth-first search (deep trees must not recurse).
+    state: dict[str, int] = {a.start: 1}  # 1 = on the current path, 2 = finished
+    parent: dict[str, str] = {}
     cycles: list[str] = []
-
-    def visit(nid: str, path: list[str]) -> None:
-        state[nid] = 1
-        for t in _targets(nodes[nid]):
-            if t not in nodes:
-                continue
-            if state.get(t) == 1:
-                cycles.append(" -> ".join([*path[path.index(t) :], t]) if t in path else t)
-            elif t not in state:
-                visit(t, [*path, t])
-        state[nid] = 2
-
-    visit(a.start, [a.start])
+    stack: list[tuple[str, Iterator[str]]] = [(a.start, iter(_targets(nodes[a.start])))]
+    while stack:
+        nid, targets = stack[-1]
+        target = next(targets, None)
+        if target is None:
+            state[nid] = 2
+            stack.pop()
+            continue
+        if target not in nodes:
+            continue
+        if state.get(target) == 1:
+            loop = [nid]
+            while loop[-1] != target and loop[-1] in parent:
+                loop.append(parent[loop[-1]])
+            cycles.append(" -> ".join([*reversed(loop), target]))
+        elif target not in state:
+            state[target] = 1
+            parent[target] = nid
+            stack.append((target, iter(_targets(nodes[target]))))
     for c in cycles:
         yield f"nodes: cycle {c}"
     for nid in nodes:
