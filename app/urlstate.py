@@ -30,6 +30,9 @@ from app.engine.values import (
 from app.engine.walk import asks_of, index
 
 VIEWS = ("present", "embed")
+# The "labs at hand" form: every measured finding at once, at any step. Not a node id (ids
+# cannot start with "*"), so it never collides with a step.
+LABS_FORM = "*labs"
 MAX_PARAMS = 120
 
 
@@ -100,7 +103,9 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             finding_pairs.append((key, value))
     nodes = index(algorithm)
     for name, node_id in (("edit", edit), ("from", from_node)):
-        if node_id is not None and node_id not in nodes:
+        if node_id is not None and node_id not in nodes and not (
+            name == "from" and node_id == LABS_FORM
+        ):
             raise StateError(f"{name}: there is no step {node_id[:60]!r} in this algorithm.", name)
     if from_node is None:
         if units:
@@ -110,7 +115,55 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
         except FindingError as exc:
             raise StateError(exc.message, exc.key) from None
         return State(findings, tuple(views), edit)
+    if from_node == LABS_FORM:
+        return _merge_labs(algorithm, finding_pairs, units, tuple(views), edit)
     return _merge_submission(algorithm, finding_pairs, units, from_node, tuple(views))
+
+
+def lab_keys(algorithm: Algorithm) -> list[str]:
+    """The findings the "labs at hand" form offers: every measured quantity."""
+    return [key for key, f in algorithm.findings.items() if f.kind == "quantity"]
+
+
+def _merge_labs(
+    algorithm: Algorithm,
+    pairs: list[tuple[str, str]],
+    units: dict[str, str],
+    views: tuple[str, ...],
+    edit: str | None,
+) -> State:
+    """Labs typed at once: filled fields are added (or replace earlier values), emptied ones
+    are removed, so the walk answers every step those labs settle."""
+    offered = set(lab_keys(algorithm))
+    submitted = {k: v for k, v in pairs if k in offered}
+    kept = [(k, v) for k, v in pairs if k not in offered]
+    for key in units:
+        if key not in offered:
+            raise StateError(f"unit.{key[:40]}: not a field of this form.", "unit")
+    try:
+        findings = findings_from_pairs(algorithm, kept)
+    except FindingError as exc:
+        raise StateError(exc.message, exc.key) from None
+    raw = dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
+    submission = Submission(LABS_FORM, raw=raw)
+    new: Findings = {}
+    for key, text in submitted.items():
+        text = text.strip()
+        if not text:
+            continue
+        finding = algorithm.findings[key]
+        try:
+            if text.lower() == UNKNOWN:
+                new[key] = UNKNOWN
+            else:
+                number = parse_number(key, text)
+                new[key] = make_quantity(key, finding, number, units.get(key, finding.unit))
+        except FindingError as exc:
+            submission.errors[key] = exc.message
+    if submission.errors:
+        return State(findings, views, edit, submission=submission)
+    findings.update(new)
+    return State(findings, views, edit)
 
 
 def _merge_submission(

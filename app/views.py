@@ -20,7 +20,7 @@ from app.engine.models import (
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
 from app.engine.walk import Step, asks_of
-from app.urlstate import State, Submission, query_string
+from app.urlstate import LABS_FORM, State, Submission, lab_keys, query_string
 
 FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
 
@@ -123,6 +123,10 @@ class StepView:
     map_url: str
     views: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
+    lab_fields: list[FieldView] = field(default_factory=list)
+    labs_hidden: list[tuple[str, str]] = field(default_factory=list)
+    labs_errors: dict[str, str] = field(default_factory=dict)
+    labs_form: str = LABS_FORM
 
     @property
     def node(self):  # type: ignore[no-untyped-def]
@@ -200,8 +204,18 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
     node = step.node
     asked = asks_of(node)
     submission = state.submission
-    fields = [_field(algorithm, key, findings.get(key), submission, patient) for key in asked]
+    labs_submission = submission if submission and submission.node_id == LABS_FORM else None
+    step_submission = submission if submission and not labs_submission else None
+    fields = [_field(algorithm, key, findings.get(key), step_submission, patient) for key in asked]
     hidden = [(k, v) for k, v in finding_pairs if k not in asked]
+    # "Labs at hand": every measured finding not already answered as unknown.
+    lab_fields = [
+        _field(algorithm, key, findings.get(key), labs_submission, patient)
+        for key in lab_keys(algorithm)
+        if findings.get(key) != UNKNOWN
+    ]
+    lab_field_keys = {f.key for f in lab_fields}
+    labs_hidden = [(k, v) for k, v in finding_pairs if k not in lab_field_keys]
     limits = []
     if isinstance(node, MeasurementNode):
         limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
@@ -224,7 +238,10 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
         map_url=links.path(f"/algorithms/{algorithm.id}/map")
         + (f"?{query_string(finding_pairs + edit_pair)}" if finding_pairs or edit_pair else ""),
         views=state.views,
-        errors=submission.errors if submission else {},
+        errors=step_submission.errors if step_submission else {},
+        lab_fields=lab_fields,
+        labs_hidden=labs_hidden + edit_pair,
+        labs_errors=labs_submission.errors if labs_submission else {},
     )
 
 

@@ -142,3 +142,26 @@ def test_map_shows_the_whole_tree_with_the_current_path(tiny_client: TestClient)
     assert 'id="node-mg-status"' in text  # every node has its rationale and sources
     assert "Low magnesium · Very low magnesium" in text  # leaves labelled with their diagnoses
     assert 'href="/algorithms/tiny?seizures=no&amp;feeding=formula">Back to the walkthrough' in text
+
+
+def test_labs_at_hand_answer_the_steps_they_settle(tiny_client: TestClient) -> None:
+    first = tiny_client.get("/algorithms/tiny")
+    assert 'name="from" value="*labs"' in first.text
+    assert 'id="lab-input-magnesium"' in first.text
+    r = tiny_client.get(
+        "/algorithms/tiny?from=*labs&age=2&unit.age=months&magnesium=0.8&unit.magnesium=mg/dL",
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/algorithms/tiny?age=2months&magnesium=0.8mg/dL"
+    done = tiny_client.get("/algorithms/tiny?age=2months&magnesium=0.8mg/dL&seizures=no&feeding=breast")
+    assert 'data-status="result"' in done.text
+    assert "from values given earlier" in done.text  # the labs step was answered by them
+
+
+def test_labs_at_hand_refuse_impossible_values_and_keep_the_walk(tiny_client: TestClient) -> None:
+    r = tiny_client.get("/algorithms/tiny?seizures=no&from=*labs&magnesium=9&unit.magnesium=mmol/L")
+    assert r.status_code == 422
+    assert '<details class="labs-at-hand" id="labs-at-hand" open>' in r.text
+    assert "9 looks like a value in mg/dL" in r.text
+    assert "<h1 id=\"step-title\" tabindex=\"-1\">Feeding</h1>" in r.text  # still at the same step
