@@ -69,6 +69,20 @@ def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Res
     )
 
 
+@router.get("/algorithms/{algorithm_id}/labs", response_class=HTMLResponse, include_in_schema=False)
+def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+    """The "labs at hand" form for the walkthrough in the query string, on a page of its own."""
+    algorithm = catalog.get(algorithm_id)
+    try:
+        state = parse_state(algorithm, request.query_params.multi_items())
+        step = walk(algorithm, state.findings, edit=state.edit)
+    except (StateError, WalkError) as exc:
+        message = exc.message if isinstance(exc, StateError) else str(exc)
+        return error_page(request, 400, message, algorithm_id)
+    view = build(algorithm, step, state, root_of(request), with_labs=True)
+    return render(request, "labs_page.html", {"view": view}, headers=NO_STORE)
+
+
 KIND_NAMES = {
     "question": "question",
     "measurement": "labs",

@@ -23,6 +23,7 @@ environment = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates are read once; a deploy restarts the server
 )
 
 

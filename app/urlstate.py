@@ -103,8 +103,10 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             finding_pairs.append((key, value))
     nodes = index(algorithm)
     for name, node_id in (("edit", edit), ("from", from_node)):
-        if node_id is not None and node_id not in nodes and not (
-            name == "from" and node_id == LABS_FORM
+        if (
+            node_id is not None
+            and node_id not in nodes
+            and not (name == "from" and node_id == LABS_FORM)
         ):
             raise StateError(f"{name}: there is no step {node_id[:60]!r} in this algorithm.", name)
     if from_node is None:

@@ -41,6 +41,14 @@ class Links:
         base = self.path(f"/algorithms/{self.algorithm_id}")
         return f"{base}?{query_string(pairs)}" if pairs else base
 
+    def extend(self, state_qs: str, extra: list[tuple[str, str]]) -> str:
+        """The walkthrough URL for an already encoded state plus a few more pairs (cheaper than
+        encoding the whole state again for every link on the page)."""
+        views = [("view", v) for v in self.views]
+        parts = [p for p in (state_qs, query_string(extra + views)) if p]
+        base = self.path(f"/algorithms/{self.algorithm_id}")
+        return f"{base}?{'&'.join(parts)}" if parts else base
+
     def toggle(self, pairs: list[tuple[str, str]], view: str) -> str:
         views = (
             tuple(v for v in self.views if v != view) if view in self.views else (*self.views, view)
@@ -121,6 +129,7 @@ class StepView:
     self_url: str
     present_url: str
     map_url: str
+    labs_url: str
     views: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
     lab_fields: list[FieldView] = field(default_factory=list)
@@ -177,16 +186,21 @@ def _answer_view(
     return AnswerView(key, finding.label, text, flag, FLAG_TEXT.get(flag or ""), rng)
 
 
-def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView:
+def build(
+    algorithm: Algorithm, step: Step, state: State, root: str, with_labs: bool | None = None
+) -> StepView:
+    """The page object for a step. The "labs at hand" form is built on the first step, when
+    its values were refused, or when asked for (`with_labs`); other steps link to it."""
     links = Links(root, algorithm.id, state.views)
     findings = step.findings
     patient = patient_of(algorithm, findings)
     finding_pairs = [(k, encode_text(v)) for k, v in findings.items()]
+    state_qs = query_string(finding_pairs)
     trail = []
     for entry in step.trail:
         change = None
         if not isinstance(entry.node, DecisionNode):
-            change = links.walk(finding_pairs + [("edit", entry.node.id)])
+            change = links.extend(state_qs, [("edit", entry.node.id)])
         trail.append(
             TrailView(
                 node_id=entry.node.id,
@@ -209,10 +223,12 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
     fields = [_field(algorithm, key, findings.get(key), step_submission, patient) for key in asked]
     hidden = [(k, v) for k, v in finding_pairs if k not in asked]
     # "Labs at hand": every measured finding not already answered as unknown.
+    if with_labs is None:
+        with_labs = not step.trail or labs_submission is not None
     lab_fields = [
         _field(algorithm, key, findings.get(key), labs_submission, patient)
         for key in lab_keys(algorithm)
-        if findings.get(key) != UNKNOWN
+        if with_labs and findings.get(key) != UNKNOWN
     ]
     lab_field_keys = {f.key for f in lab_fields}
     labs_hidden = [(k, v) for k, v in finding_pairs if k not in lab_field_keys]
@@ -221,7 +237,7 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
         limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
     previous = step.previous
     edit_pair = [("edit", state.edit)] if state.edit else []
-    back = links.walk(finding_pairs + [("edit", previous.node.id)]) if previous else None
+    back = links.extend(state_qs, [("edit", previous.node.id)]) if previous else None
     return StepView(
         algorithm=algorithm,
         step=step,
@@ -233,10 +249,20 @@ def build(algorithm: Algorithm, step: Step, state: State, root: str) -> StepView
         sources=dict(algorithm.sources),
         restart_url=links.walk([]),
         back_url=back,
-        self_url=links.walk(finding_pairs + edit_pair),
+        self_url=links.extend(state_qs, edit_pair),
         present_url=links.toggle(finding_pairs + edit_pair, "present"),
+        labs_url=links.path(f"/algorithms/{algorithm.id}/labs")
+        + (
+            f"?{'&'.join(p for p in (state_qs, query_string(edit_pair)) if p)}"
+            if finding_pairs or edit_pair
+            else ""
+        ),
         map_url=links.path(f"/algorithms/{algorithm.id}/map")
-        + (f"?{query_string(finding_pairs + edit_pair)}" if finding_pairs or edit_pair else ""),
+        + (
+            f"?{'&'.join(p for p in (state_qs, query_string(edit_pair)) if p)}"
+            if finding_pairs or edit_pair
+            else ""
+        ),
         views=state.views,
         errors=step_submission.errors if step_submission else {},
         lab_fields=lab_fields,

@@ -46,7 +46,10 @@ MID_WALK = {
     "apnea": False,
     "arrhythmia_or_long_qt": False,
     "heart_failure": False,
+    "jitteriness": False,
+    "paresthesia": False,
     "emergency_steps_reviewed": True,
+    "blood_ph": "unknown",
     "age": {"value": 2, "unit": "months"},
     "ionized_calcium": {"value": 0.78, "unit": "mmol/L"},
     "total_calcium": {"value": 1.7, "unit": "mmol/L"},
@@ -123,7 +126,10 @@ def serve(target: str, port: int, env: dict[str, str] | None = None) -> subproce
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    # The app's own access log goes to standard error; keep it out of the figures' output.
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:

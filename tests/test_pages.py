@@ -154,7 +154,9 @@ def test_labs_at_hand_answer_the_steps_they_settle(tiny_client: TestClient) -> N
     )
     assert r.status_code == 303
     assert r.headers["location"] == "/algorithms/tiny?age=2months&magnesium=0.8mg/dL"
-    done = tiny_client.get("/algorithms/tiny?age=2months&magnesium=0.8mg/dL&seizures=no&feeding=breast")
+    done = tiny_client.get(
+        "/algorithms/tiny?age=2months&magnesium=0.8mg/dL&seizures=no&feeding=breast"
+    )
     assert 'data-status="result"' in done.text
     assert "from values given earlier" in done.text  # the labs step was answered by them
 
@@ -164,4 +166,15 @@ def test_labs_at_hand_refuse_impossible_values_and_keep_the_walk(tiny_client: Te
     assert r.status_code == 422
     assert '<details class="labs-at-hand" id="labs-at-hand" open>' in r.text
     assert "9 looks like a value in mg/dL" in r.text
-    assert "<h1 id=\"step-title\" tabindex=\"-1\">Feeding</h1>" in r.text  # still at the same step
+    assert '<h1 id="step-title" tabindex="-1">Feeding</h1>' in r.text  # still at the same step
+
+
+def test_labs_page_mid_walk_keeps_the_walk(tiny_client: TestClient) -> None:
+    step = tiny_client.get("/algorithms/tiny?seizures=no")
+    assert 'href="/algorithms/tiny/labs?seizures=no">Add or correct lab results' in step.text
+    assert 'id="lab-input-magnesium"' not in step.text  # the form lives on its own page mid-walk
+    page = tiny_client.get("/algorithms/tiny/labs?seizures=no")
+    assert page.status_code == 200
+    assert 'id="lab-input-magnesium"' in page.text
+    assert '<input type="hidden" name="seizures" value="no">' in page.text
+    assert tiny_client.get("/algorithms/tiny/labs?seizures=maybe").status_code == 400
