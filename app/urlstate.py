@@ -21,6 +21,7 @@ from app.engine.values import (
     UNKNOWN,
     FindingError,
     Findings,
+    Value,
     findings_from_pairs,
     findings_to_pairs,
     make_quantity,
@@ -127,6 +128,35 @@ def lab_keys(algorithm: Algorithm) -> list[str]:
     return [key for key, f in algorithm.findings.items() if f.kind == "quantity"]
 
 
+def _split_form(
+    algorithm: Algorithm,
+    pairs: list[tuple[str, str]],
+    units: dict[str, str],
+    fields: Sequence[str],
+    form: str,
+) -> tuple[Findings, Submission]:
+    """Separate a submitted form into the state it carried (parsed) and its own fields (raw)."""
+    submitted = {k: v for k, v in pairs if k in fields}
+    kept = [(k, v) for k, v in pairs if k not in fields]
+    for key in units:
+        if key not in fields:
+            raise StateError(f"unit.{key[:40]}: not a field of this form.", "unit")
+    try:
+        findings = findings_from_pairs(algorithm, kept)
+    except FindingError as exc:
+        raise StateError(exc.message, exc.key) from None
+    raw = dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
+    return findings, Submission(form, raw=raw)
+
+
+def _typed_quantity(algorithm: Algorithm, key: str, text: str, units: dict[str, str]) -> Value:
+    """A lab field: empty or "unknown" is unknown, otherwise a number in its chosen unit."""
+    if text == "" or text.lower() == UNKNOWN:
+        return UNKNOWN
+    finding = algorithm.findings[key]
+    return make_quantity(key, finding, parse_number(key, text), units.get(key, finding.unit))
+
+
 def _merge_labs(
     algorithm: Algorithm,
     pairs: list[tuple[str, str]],
@@ -134,32 +164,15 @@ def _merge_labs(
     views: tuple[str, ...],
     edit: str | None,
 ) -> State:
-    """Labs typed at once: filled fields are added (or replace earlier values), emptied ones
-    are removed, so the walk answers every step those labs settle."""
-    offered = set(lab_keys(algorithm))
-    submitted = {k: v for k, v in pairs if k in offered}
-    kept = [(k, v) for k, v in pairs if k not in offered]
-    for key in units:
-        if key not in offered:
-            raise StateError(f"unit.{key[:40]}: not a field of this form.", "unit")
-    try:
-        findings = findings_from_pairs(algorithm, kept)
-    except FindingError as exc:
-        raise StateError(exc.message, exc.key) from None
-    raw = dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
-    submission = Submission(LABS_FORM, raw=raw)
+    """Labs typed at once: filled fields are added (or replace earlier values); empty ones are
+    left out, so the walk answers every step those labs settle."""
+    findings, submission = _split_form(algorithm, pairs, units, lab_keys(algorithm), LABS_FORM)
     new: Findings = {}
-    for key, text in submitted.items():
-        text = text.strip()
-        if not text:
+    for key, text in submission.raw.items():
+        if key.startswith("unit.") or not text.strip():
             continue
-        finding = algorithm.findings[key]
         try:
-            if text.lower() == UNKNOWN:
-                new[key] = UNKNOWN
-            else:
-                number = parse_number(key, text)
-                new[key] = make_quantity(key, finding, number, units.get(key, finding.unit))
+            new[key] = _typed_quantity(algorithm, key, text.strip(), units)
         except FindingError as exc:
             submission.errors[key] = exc.message
     if submission.errors:
@@ -177,35 +190,19 @@ def _merge_submission(
 ) -> State:
     node = index(algorithm)[node_id]
     answered = asks_of(node)
-    submitted = {k: v for k, v in pairs if k in answered}
-    kept = [(k, v) for k, v in pairs if k not in answered]
-    for key in units:
-        if key not in answered:
-            raise StateError(f"unit.{key[:40]}: not a field of this step.", "unit")
-    try:
-        findings = findings_from_pairs(algorithm, kept)
-    except FindingError as exc:
-        raise StateError(exc.message, exc.key) from None
-    submission = Submission(
-        node_id, raw=dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
-    )
+    findings, submission = _split_form(algorithm, pairs, units, answered, node_id)
     new: Findings = {}
     for key in answered:
-        finding = algorithm.findings[key]
-        text = submitted.get(key, "").strip()
+        text = submission.raw.get(key, "").strip()
         try:
             if isinstance(node, MeasurementNode):
-                if text == "" or text.lower() == UNKNOWN:
-                    new[key] = UNKNOWN
-                else:
-                    number = parse_number(key, text)
-                    new[key] = make_quantity(key, finding, number, units.get(key, finding.unit))
+                new[key] = _typed_quantity(algorithm, key, text, units)
             elif text == "":
                 if isinstance(node, ActionNode):
                     raise FindingError(key, "confirm that you have read these steps.")
                 raise FindingError(key, "choose an answer (or 'not known').")
             else:
-                new[key] = parse_text(key, finding, text)
+                new[key] = parse_text(key, algorithm.findings[key], text)
         except FindingError as exc:
             submission.errors[key] = exc.message
     if submission.errors:

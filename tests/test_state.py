@@ -150,7 +150,7 @@ def test_step_form_errors_stay_on_the_step(tiny: Algorithm) -> None:
     [
         ([("view", "fullscreen")], "view must be one of"),
         ([("edit", "nowhere")], "there is no step 'nowhere'"),
-        ([("from", "labs"), ("unit.seizures", "x")], "not a field of this step"),
+        ([("from", "labs"), ("unit.seizures", "x")], "not a field of this form"),
         ([("unit.age", "days")], "a unit was given without its step form"),
         ([("edit", "labs"), ("edit", "patient")], "edit is given more than once"),
         ([("seizures", "no")] * 200, "too many parameters"),
