@@ -104,6 +104,8 @@ class FieldView:
     units: tuple[Option, ...] = ()
     range: RangeView | None = None
     step: str = "any"
+    has_ranges: bool = False
+    range_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,8 @@ def _field(
             units=units,
             range=range_view(algorithm, key, patient),
             step=format_number(finding.step) if finding.step else "any",
+            has_ranges=bool(finding.ranges),
+            range_note=finding.range_note,
         )
     current = raw if raw is not None else (encode_text(value) if value is not None else None)
     if finding.kind == "boolean":
