@@ -37,9 +37,11 @@ def value_of(key: str, finding: Finding) -> st.SearchStrategy[object]:
     def in_unit(unit: str) -> st.SearchStrategy[object]:
         factor = finding.factor(unit) or 1.0
         return st.floats(low / factor, high / factor, allow_nan=False).map(
-            lambda v: make_quantity(key, finding, round(v, 4), unit)
-            if low <= round(v, 4) * factor <= high
-            else UNKNOWN
+            lambda v: (
+                make_quantity(key, finding, round(v, 4), unit)
+                if low <= round(v, 4) * factor <= high
+                else UNKNOWN
+            )
         )
 
     return st.one_of(st.just(UNKNOWN), *(in_unit(u) for u in finding.units()))
