@@ -113,6 +113,8 @@ def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Respon
             "tree": build_map(algorithm, step),
             "back_url": back,
             "kind_names": KIND_NAMES,
+            "views": state.views,
+            "path_ids": {e.node.id for e in step.trail} | {step.node.id},
         },
         headers=NO_STORE,
     )

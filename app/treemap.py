@@ -1,8 +1,9 @@
-"""The whole-tree map: the algorithm as a nested outline, with the current path marked.
+"""The whole-tree map: the algorithm as an outline, with the current path marked.
 
-The tree is a directed acyclic graph; a node reached by more than one branch is drawn in full
-the first time and as a link ("continues at …") afterwards, so the outline stays finite and
-readable on a projector or a phone.
+Steps that simply follow one another are listed one under the other; only a decision opens
+nested lists, one per branch, so the outline stays shallow enough for a phone. The tree is a
+directed acyclic graph: a step reached by more than one branch is drawn in full once (on the
+current path if it lies there) and elsewhere as a pointer to that drawing.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ class MapNode:
 @dataclass
 class MapBranch:
     label: str
-    taken: bool
     on_path: bool
-    child: MapNode
+    chain: list[MapNode]
 
 
-def build_map(algorithm: Algorithm, step: Step | None) -> MapNode:
+def build_map(algorithm: Algorithm, step: Step | None) -> list[MapNode]:
+    """The outline from the start: a chain of steps, decisions holding their branches' chains."""
     nodes = index(algorithm)
     path = {entry.node.id for entry in step.trail} if step else set()
     current = step.node.id if step else None
@@ -47,43 +48,46 @@ def build_map(algorithm: Algorithm, step: Step | None) -> MapNode:
     }
     drawn: set[str] = set()
 
-    def draw(node: NodeModel) -> MapNode:
-        item = MapNode(
-            id=node.id,
-            kind=node.kind,
-            title=node.title,
-            on_path=node.id in path,
-            current=node.id == current,
-            repeat=node.id in drawn,
-        )
-        if item.repeat:
-            return item
-        drawn.add(node.id)
-        if isinstance(node, ResultNode):
-            item.diagnoses = [algorithm.diagnoses[d].name for d in node.candidates]
-            return item
-        if isinstance(node, DecisionNode):
-            outcomes = [(b.label, b.next) for b in node.branches]
-            outcomes += [
-                (node.otherwise.label, node.otherwise.next),
-                (node.unknown.label, node.unknown.next),
-            ]
-            seen_targets: dict[str, MapBranch] = {}
-            for label, target in outcomes:
-                taken = chosen.get(node.id) == target
-                if target in seen_targets:  # two outcomes to one node: one line, both labels
-                    branch = seen_targets[target]
-                    branch.label = f"{branch.label}; {label}"
-                    branch.taken = branch.taken or taken
-                    continue
-                branch = MapBranch(label, taken, taken and item.on_path, draw(nodes[target]))
-                seen_targets[target] = branch
-                item.branches.append(branch)
-            return item
-        following = node.next
-        item.branches.append(
-            MapBranch("", True, item.on_path and following in path, draw(nodes[following]))
-        )
-        return item
+    def chain(node: NodeModel, on_chain: bool) -> list[MapNode]:
+        items: list[MapNode] = []
+        while True:
+            on_path = on_chain and node.id in path
+            # A step of the current path is drawn in full only where the path reaches it.
+            repeat = node.id in drawn or (node.id in path and not on_path)
+            item = MapNode(
+                id=node.id,
+                kind=node.kind,
+                title=node.title,
+                on_path=on_path,
+                current=on_path and node.id == current,
+                repeat=repeat,
+            )
+            items.append(item)
+            if repeat:
+                return items
+            drawn.add(node.id)
+            if isinstance(node, ResultNode):
+                item.diagnoses = [algorithm.diagnoses[d].name for d in node.candidates]
+                return items
+            if isinstance(node, DecisionNode):
+                item.branches = branches(node, on_path)
+                return items
+            on_chain = on_path
+            node = nodes[node.next]
 
-    return draw(nodes[algorithm.start])
+    def branches(node: DecisionNode, on_path: bool) -> list[MapBranch]:
+        outcomes = [(b.label, b.next) for b in node.branches]
+        outcomes += [
+            (node.otherwise.label, node.otherwise.next),
+            (node.unknown.label, node.unknown.next),
+        ]
+        labels: dict[str, list[str]] = {}
+        for label, target in outcomes:  # two outcomes to one step: one branch, both labels
+            labels.setdefault(target, []).append(label)
+        taken = chosen.get(node.id)
+        # Draw the taken branch first so that steps shared with it are drawn on the path.
+        order = sorted(labels, key=lambda t: t != taken)
+        built = {t: chain(nodes[t], on_path and t == taken) for t in order}
+        return [MapBranch("; ".join(labels[t]), on_path and t == taken, built[t]) for t in labels]
+
+    return chain(nodes[algorithm.start], True)

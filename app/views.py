@@ -41,12 +41,12 @@ class Links:
         base = self.path(f"/algorithms/{self.algorithm_id}")
         return f"{base}?{query_string(pairs)}" if pairs else base
 
-    def extend(self, state_qs: str, extra: list[tuple[str, str]]) -> str:
-        """The walkthrough URL for an already encoded state plus a few more pairs (cheaper than
-        encoding the whole state again for every link on the page)."""
+    def extend(self, state_qs: str, extra: list[tuple[str, str]], page: str = "") -> str:
+        """The URL of the walkthrough (or of one of its `page`s: map, labs) for an already encoded
+        state plus a few more pairs, keeping the view flags."""
         views = [("view", v) for v in self.views]
         parts = [p for p in (state_qs, query_string(extra + views)) if p]
-        base = self.path(f"/algorithms/{self.algorithm_id}")
+        base = self.path(f"/algorithms/{self.algorithm_id}" + (f"/{page}" if page else ""))
         return f"{base}?{'&'.join(parts)}" if parts else base
 
     def toggle(self, pairs: list[tuple[str, str]], view: str) -> str:
@@ -253,18 +253,8 @@ def build(
         back_url=back,
         self_url=links.extend(state_qs, edit_pair),
         present_url=links.toggle(finding_pairs + edit_pair, "present"),
-        labs_url=links.path(f"/algorithms/{algorithm.id}/labs")
-        + (
-            f"?{'&'.join(p for p in (state_qs, query_string(edit_pair)) if p)}"
-            if finding_pairs or edit_pair
-            else ""
-        ),
-        map_url=links.path(f"/algorithms/{algorithm.id}/map")
-        + (
-            f"?{'&'.join(p for p in (state_qs, query_string(edit_pair)) if p)}"
-            if finding_pairs or edit_pair
-            else ""
-        ),
+        labs_url=links.extend(state_qs, edit_pair, page="labs"),
+        map_url=links.extend(state_qs, edit_pair, page="map"),
         views=state.views,
         errors=step_submission.errors if step_submission else {},
         lab_fields=lab_fields,

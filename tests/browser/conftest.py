@@ -176,8 +176,11 @@ def new_page(browser: Browser, base_url: str, request: pytest.FixtureRequest) ->
                     path=str(ARTIFACTS / f"{_safe(request.node.name)}{suffix}.png"),
                     full_page=True,
                 )
-            except Exception:  # a closed or crashed page: nothing to save
-                pass
+            except Exception:  # too tall for one image, or a closed or crashed page
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{_safe(request.node.name)}{suffix}.png"))
+                except Exception:  # a closed or crashed page: nothing to save
+                    pass
     for context in contexts:
         context.close()
     if script_errors and not _failed(request.node):
