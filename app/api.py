@@ -133,7 +133,7 @@ def _root(request: Request) -> str:
 
 
 @router.get("/algorithms", response_model=list[AlgorithmSummary])
-def list_algorithms(request: Request, catalog: CatalogDep) -> list[AlgorithmSummary]:
+async def list_algorithms(request: Request, catalog: CatalogDep) -> list[AlgorithmSummary]:
     return [
         AlgorithmSummary(
             id=a.id,
@@ -148,13 +148,13 @@ def list_algorithms(request: Request, catalog: CatalogDep) -> list[AlgorithmSumm
 
 
 @router.get("/algorithms/{algorithm_id}", responses=ERRORS)
-def get_algorithm(algorithm_id: str, catalog: CatalogDep) -> dict[str, Any]:
+async def get_algorithm(algorithm_id: str, catalog: CatalogDep) -> dict[str, Any]:
     """The whole algorithm definition: sources, findings, limits, diagnoses and nodes."""
     return catalog.get(algorithm_id).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @router.post("/algorithms/{algorithm_id}/walk", response_model=WalkResponse, responses=ERRORS)
-def walk_algorithm(
+async def walk_algorithm(
     algorithm_id: str, body: WalkRequest, request: Request, catalog: CatalogDep
 ) -> WalkResponse | JSONResponse:
     algorithm = catalog.get(algorithm_id)

@@ -30,12 +30,12 @@ def root_of(request: Request) -> str:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, catalog: CatalogDep) -> Response:
+async def home(request: Request, catalog: CatalogDep) -> Response:
     return render(request, "index.html", {"algorithms": list(catalog.algorithms.values())})
 
 
 @router.get("/algorithms/{algorithm_id}", response_class=HTMLResponse, include_in_schema=False)
-def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     algorithm = catalog.get(algorithm_id)
     raw = request.url.query
     if len(raw) > catalog.settings.max_query_length:
@@ -70,7 +70,7 @@ def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Res
 
 
 @router.get("/algorithms/{algorithm_id}/labs", response_class=HTMLResponse, include_in_schema=False)
-def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+async def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The "labs at hand" form for the walkthrough in the query string, on a page of its own."""
     algorithm = catalog.get(algorithm_id)
     try:
@@ -93,7 +93,7 @@ KIND_NAMES = {
 
 
 @router.get("/algorithms/{algorithm_id}/map", response_class=HTMLResponse, include_in_schema=False)
-def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The whole tree, with the path of the walkthrough in the query string marked."""
     algorithm = catalog.get(algorithm_id)
     pairs = request.query_params.multi_items()

@@ -23,5 +23,5 @@ app = FastAPI()
 
 
 @app.get("/page", response_class=HTMLResponse)
-def page() -> str:
+async def page() -> str:
     return TEMPLATE.render(title="Baseline", paragraphs=PARAGRAPHS)
