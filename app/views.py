@@ -106,6 +106,7 @@ class FieldView:
     step: str = "any"
     has_ranges: bool = False
     range_note: str | None = None
+    loinc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,7 @@ def _field(
             step=format_number(finding.step) if finding.step else "any",
             has_ranges=bool(finding.ranges),
             range_note=finding.range_note,
+            loinc=tuple(code.code for code in finding.loinc),
         )
     current = raw if raw is not None else (encode_text(value) if value is not None else None)
     if finding.kind == "boolean":

@@ -102,6 +102,8 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
             yield f"finding {key}: conversions.{c.unit}.source", c.source
         for r in f.ranges:
             yield f"finding {key}: ranges.{r.label}.source", r.source
+        for code in f.loinc:
+            yield f"finding {key}: loinc.{code.code}.source", code.source
     for lid, limit in a.limits.items():
         for b in limit.bands:
             yield f"limit {lid}: bands.{b.label}.source", b.source

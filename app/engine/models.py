@@ -69,6 +69,14 @@ class ReferenceRange(AgeBand):
         return self
 
 
+class LoincCode(Strict):
+    """A LOINC code under which laboratories report this finding, with where it was checked."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9]{1,7}-[0-9]$")]
+    name: str
+    source: Id
+
+
 class Finding(Strict):
     """One fact about the patient. `kind` decides how it is asked and stored."""
 
@@ -83,7 +91,7 @@ class Finding(Strict):
     plausible: tuple[float, float] | None = None
     ranges: list[ReferenceRange] = []
     range_note: str | None = None
-    loinc: str | None = None
+    loinc: list[LoincCode] = []
     step: float | None = None
 
     @model_validator(mode="after")
@@ -97,8 +105,8 @@ class Finding(Strict):
                 raise ValueError("a quantity finding needs `plausible` (min, max)")
             if self.plausible[0] > self.plausible[1]:
                 raise ValueError("`plausible` min is above max")
-        elif self.unit or self.conversions or self.ranges or self.plausible:
-            raise ValueError("only a quantity finding has units, ranges or a plausible range")
+        elif self.unit or self.conversions or self.ranges or self.plausible or self.loinc:
+            raise ValueError("only a quantity finding has units, ranges, LOINC codes or a plausible range")
         return self
 
     def units(self) -> list[str]:
