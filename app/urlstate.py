@@ -12,9 +12,10 @@ merged into the state and redirected (303) to the canonical URL, or re-shown wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from app.engine.models import ActionNode, Algorithm, MeasurementNode
 from app.engine.values import (
@@ -71,8 +72,17 @@ class State:
         return pairs
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def _quote(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) else quote(text, safe="/")
+
+
 def query_string(pairs: Sequence[tuple[str, str]]) -> str:
-    return urlencode(list(pairs), quote_via=quote, safe="/")
+    """Pairs as a query string; the same as `urlencode(pairs, quote_via=quote, safe="/")`, with a
+    fast path for the plain ASCII that nearly every value is."""
+    return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in pairs)
 
 
 def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State:

@@ -49,11 +49,12 @@ class Links:
         base = self.path(f"/algorithms/{self.algorithm_id}" + (f"/{page}" if page else ""))
         return f"{base}?{'&'.join(parts)}" if parts else base
 
-    def toggle(self, pairs: list[tuple[str, str]], view: str) -> str:
-        views = (
-            tuple(v for v in self.views if v != view) if view in self.views else (*self.views, view)
-        )
-        return Links(self.root, self.algorithm_id, views).walk(pairs)
+    def toggle(self, state_qs: str, extra: list[tuple[str, str]], view: str) -> str:
+        """The same URL with one view flag switched on or off."""
+        views = tuple(v for v in self.views if v != view)
+        if view not in self.views:
+            views = (*views, view)
+        return Links(self.root, self.algorithm_id, views).extend(state_qs, extra)
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def build(
         restart_url=links.walk([]),
         back_url=back,
         self_url=links.extend(state_qs, edit_pair),
-        present_url=links.toggle(finding_pairs + edit_pair, "present"),
+        present_url=links.toggle(state_qs, edit_pair, "present"),
         labs_url=links.extend(state_qs, edit_pair, page="labs"),
         map_url=links.extend(state_qs, edit_pair, page="map"),
         views=state.views,

@@ -159,3 +159,12 @@ def test_step_form_errors_stay_on_the_step(tiny: Algorithm) -> None:
 def test_tampered_state_is_refused(tiny: Algorithm, pairs, message: str) -> None:
     with pytest.raises(StateError, match=message):
         parse_state(tiny, pairs)
+
+
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=12)), max_size=6))
+def test_query_string_matches_the_standard_encoding(pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import quote, urlencode
+
+    from app.urlstate import query_string
+
+    assert query_string(pairs) == urlencode(pairs, quote_via=quote, safe="/")
