@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from app.engine.models import Algorithm, NodeBase
 from app.settings import PROJECT_ROOT
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -33,6 +35,21 @@ def asset_version(name: str) -> str:
     return digest[:12]
 
 
+_fragments: dict[tuple[str, str, str], Markup] = {}
+
+
+def rationale(algorithm: Algorithm, node: NodeBase) -> Markup:
+    """A step's rationale, disagreements and sources: the same for every patient, so rendered
+    once per step and reused (it holds nothing from the request)."""
+    key = (algorithm.id, algorithm.version, node.id)
+    html = _fragments.get(key)
+    if html is None:
+        template = environment.get_template("rationale.html")
+        html = Markup(template.render(node=node, sources=algorithm.sources))
+        _fragments[key] = html
+    return html
+
+
 def render(
     request: Request,
     template: str,
@@ -45,7 +62,9 @@ def render(
     def static(name: str) -> str:
         return f"{root}/static/{name}?v={asset_version(name)}"
 
-    html = environment.get_template(template).render({"root": root, "static": static, **context})
+    html = environment.get_template(template).render(
+        {"root": root, "static": static, "rationale": rationale, **context}
+    )
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["Vary"] = VARY
     return response

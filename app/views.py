@@ -84,6 +84,7 @@ class TrailView:
     outcome: str | None
     note: str | None
     change_url: str | None
+    not_known: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,19 @@ def build(
         change = None
         if not isinstance(entry.node, DecisionNode):
             change = links.extend(state_qs, [("edit", entry.node.id)])
+        decision = isinstance(entry.node, DecisionNode)
+        # A decision lists only the measured values it read (its yes/no inputs are already shown
+        # at the step that asked them); answers "not known" are gathered on one line.
+        shown = [
+            a
+            for a in entry.answers
+            if a.value != UNKNOWN and (not decision or isinstance(a.value, Quantity))
+        ]
+        not_known = (
+            ()
+            if decision
+            else tuple(algorithm.findings[a.key].label for a in entry.answers if a.value == UNKNOWN)
+        )
         trail.append(
             TrailView(
                 node_id=entry.node.id,
@@ -212,8 +226,9 @@ def build(
                 kind=entry.node.kind,
                 auto=entry.auto,
                 answers=tuple(
-                    _answer_view(algorithm, a.key, a.value, a.flag, patient) for a in entry.answers
+                    _answer_view(algorithm, a.key, a.value, a.flag, patient) for a in shown
                 ),
+                not_known=not_known,
                 outcome=entry.outcome.label if entry.outcome else None,
                 note=entry.outcome.note if entry.outcome else None,
                 change_url=change,

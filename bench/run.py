@@ -33,7 +33,7 @@ from synthetic import synthetic_algorithm  # noqa: E402
 from app.engine.loading import load_data, load_file  # noqa: E402
 from app.engine.values import findings_from_json, findings_to_pairs  # noqa: E402
 from app.engine.walk import walk  # noqa: E402
-from app.rendering import environment  # noqa: E402
+from app.rendering import environment, rationale  # noqa: E402
 from app.urlstate import State, query_string  # noqa: E402
 from app.views import build  # noqa: E402
 
@@ -77,7 +77,13 @@ def in_process() -> dict[str, float]:
     def step_and_render() -> None:
         step = walk(ALGORITHM, findings)
         view = build(ALGORITHM, step, State(findings), "")
-        template.render(root="", static=lambda n: f"/static/{n}", view=view, today="2026-11-22")
+        template.render(
+            root="",
+            static=lambda n: f"/static/{n}",
+            rationale=rationale,
+            view=view,
+            today="2026-11-22",
+        )
 
     step = walk(ALGORITHM, findings)
     path = len(step.trail)

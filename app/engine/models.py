@@ -106,7 +106,9 @@ class Finding(Strict):
             if self.plausible[0] > self.plausible[1]:
                 raise ValueError("`plausible` min is above max")
         elif self.unit or self.conversions or self.ranges or self.plausible or self.loinc:
-            raise ValueError("only a quantity finding has units, ranges, LOINC codes or a plausible range")
+            raise ValueError(
+                "only a quantity finding has units, ranges, LOINC codes or a plausible range"
+            )
         return self
 
     def units(self) -> list[str]:
@@ -376,6 +378,7 @@ class Algorithm(Strict):
     algorithm_sources: list[Id] = Field(min_length=1)
 
     _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         # Built once per loaded algorithm, so a step costs the path walked, not the tree size.
@@ -386,3 +389,8 @@ class Algorithm(Strict):
 
     def node_ids(self) -> dict[str, Any]:
         return self._by_id
+
+    def memo(self) -> dict[str, Any]:
+        """Values derived from the (immutable) algorithm, computed once. Fetch it once per use:
+        pydantic resolves private attributes on a slow path."""
+        return self._memo

@@ -116,6 +116,7 @@ def walk(
     edit: str | None = None,
 ) -> Step:
     nodes = index(algorithm)
+    memo = algorithm.memo()
     if edit is not None and edit not in nodes:
         raise WalkError(f"there is no step {edit!r} in this algorithm.")
     position = {key: i for i, key in enumerate(findings)}
@@ -138,7 +139,9 @@ def walk(
             )
         if isinstance(node, DecisionNode):
             outcome = decide(algorithm, node, findings, patient)
-            read = _keys_read(node)
+            read = memo.get(node.id)
+            if read is None:
+                read = memo[node.id] = _keys_read(node)
             answers = tuple(
                 _answer(algorithm, k, findings.get(k), patient) for k in read if k in findings
             )
