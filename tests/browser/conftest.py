@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response, sync_playwright
 
-from app.engine.loading import AlgorithmError, load_directory
+from app.engine.loading import load_directory
 from app.factory import create_app
 from app.settings import PROJECT_ROOT, Settings
 
@@ -53,22 +53,15 @@ class Target:
 
 
 def _choose_target() -> Target:
-    fixtures = PROJECT_ROOT / "tests" / "fixtures"
+    """The real algorithm; `BROWSER_TESTS_ALGORITHM=tiny` walks the fixture instead (for working
+    on the engine). An invalid real algorithm fails loudly at collection: no silent fallback."""
     if os.environ.get("BROWSER_TESTS_ALGORITHM") == "tiny":
+        fixtures = PROJECT_ROOT / "tests" / "fixtures"
         return Target(fixtures, "tiny", "forced by BROWSER_TESTS_ALGORITHM=tiny")
     real_dir = PROJECT_ROOT / "algorithms"
-    if (real_dir / "hypocalcemia.yaml").is_file():
-        try:
-            algorithms = load_directory(real_dir)
-        except AlgorithmError as exc:
-            why = f"algorithms/ does not validate yet ({str(exc).splitlines()[0][:120]})"
-        else:
-            if "hypocalcemia" in algorithms:
-                return Target(real_dir, "hypocalcemia", "the real algorithm")
-            why = "algorithms/hypocalcemia.yaml has another id"
-    else:
-        why = "algorithms/hypocalcemia.yaml does not exist yet"
-    return Target(fixtures, "tiny", f"FALLBACK to tiny: {why}")
+    algorithms = load_directory(real_dir)
+    assert "hypocalcemia" in algorithms, "algorithms/hypocalcemia.yaml is missing"
+    return Target(real_dir, "hypocalcemia", "the real algorithm")
 
 
 TARGET = _choose_target()
@@ -451,3 +444,30 @@ def scenario(browser: Browser, base_url: str) -> Iterator[Scenario]:
     result = page.url
     context.close()
     yield Scenario(first_question, lab_error, result)
+
+
+# --------------------------------------------------------------------------- accessibility
+
+_RUN_AXE = """async () => {
+  const results = await axe.run(document);
+  return results.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' ')),
+  }));
+}"""
+
+
+def axe_violations(page: Page) -> str:
+    """Runs the vendored axe-core in the page (its context must bypass the app's CSP) and
+    returns the violations, of any impact, as readable lines; empty when there are none."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(_RUN_AXE)
+    if not violations:
+        return ""
+    lines = [f"{len(violations)} axe violation(s):"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    at {t}" for t in v["targets"][:8])
+        if len(v["targets"]) > 8:
+            lines.append(f"    … and {len(v['targets']) - 8} more")
+    return "\n".join(lines)

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import AXE
+from .conftest import axe_violations
 
 pytestmark = pytest.mark.browser
-
-RUN_AXE = """async () => {
-  const results = await axe.run(document);
-  return results.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map(n => n.target.join(' ')),
-  }));
-}"""
 
 PAGES = {
     "start": ("/", 200),
@@ -27,16 +19,6 @@ PAGES = {
     "lab_error": (None, 422),
     "result": (None, 200),
 }
-
-
-def describe(violations: list[dict]) -> str:
-    lines = [f"{len(violations)} axe violation(s):"]
-    for v in violations:
-        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
-        lines.extend(f"    at {t}" for t in v["targets"][:8])
-        if len(v["targets"]) > 8:
-            lines.append(f"    … and {len(v['targets']) - 8} more")
-    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("width", [1280, 360])
@@ -52,9 +34,8 @@ def test_no_axe_violations(new_page, scenario, name, width):
     if name == "result":
         assert page.locator("ol.differential > li.diagnosis").count() > 0
 
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(RUN_AXE)
-    assert not violations, f"{url} at {width}px\n" + describe(violations)
+    problems = axe_violations(page)
+    assert not problems, f"{url} at {width}px\n{problems}"
 
     if width == 360:
         scroll_width = page.evaluate("() => document.documentElement.scrollWidth")

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import AXE, INSTRUMENT, READ_FORM
+from .conftest import INSTRUMENT, READ_FORM, axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,6 @@ FOCUS_STYLE = """() => {
   return {tag: el.tagName, id: el.id, type: el.getAttribute('type'),
           outlineStyle: style.outlineStyle, outlineWidth: style.outlineWidth,
           focusVisible: el.matches(':focus-visible')};
-}"""
-
-RUN_AXE = """async () => {
-  const results = await axe.run(document);
-  return results.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map(n => n.target.join(' ')),
-  }));
 }"""
 
 
@@ -319,14 +311,6 @@ def test_print_view_keeps_the_trail_and_differential_and_hides_the_controls(page
 # --------------------------------------------------------------------------- 5. axe
 
 
-def describe(violations: list[dict]) -> str:
-    lines = [f"{len(violations)} axe violation(s):"]
-    for v in violations:
-        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
-        lines.extend(f"    at {t}" for t in v["targets"][:8])
-    return "\n".join(lines)
-
-
 @pytest.mark.parametrize("width", [1280, 360])
 @pytest.mark.parametrize("name", ["map", "present_step"])
 def test_no_axe_violations_on_teaching_pages(new_page, scenario, target, name, width):
@@ -343,8 +327,7 @@ def test_no_axe_violations_on_teaching_pages(new_page, scenario, target, name, w
         assert response is not None and response.status == 200, url
         expect(page.locator("body")).to_have_class(re.compile(r"\bpresent\b"))
 
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(RUN_AXE)
-    assert not violations, f"{url} at {width}px\n" + describe(violations)
+    problems = axe_violations(page)
+    assert not problems, f"{url} at {width}px\n{problems}"
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{url} scrolls sideways at {width}px ({scroll_width}px wide)"
