@@ -35,7 +35,11 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            logger.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
+            # The path as sent (still percent-encoded, so a newline cannot forge a log line);
+            # never the query string.
+            raw = scope.get("raw_path") or scope["path"].encode("utf-8", "backslashreplace")
+            path = raw.decode("ascii", "backslashreplace")
+            logger.info("%s %s %d %.1fms", scope["method"], path, status, elapsed)
 
 
 def configure() -> None:

@@ -6,6 +6,7 @@ and htmx history restores all get the same page. htmx only swaps `#walk` out of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -13,10 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.catalog import Catalog, get_catalog
-from app.engine.walk import WalkError, walk
+from app.engine.models import Algorithm
+from app.engine.walk import Step, WalkError, walk
 from app.rendering import render
 from app.treemap import build_map
-from app.urlstate import StateError, parse_state, query_string
+from app.urlstate import State, StateError, parse_state, query_string
 from app.views import build
 
 router = APIRouter()
@@ -29,24 +31,45 @@ def root_of(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
 async def home(request: Request, catalog: CatalogDep) -> Response:
     return render(request, "index.html", {"algorithms": list(catalog.algorithms.values())})
 
 
-@router.get("/algorithms/{algorithm_id}", response_class=HTMLResponse, include_in_schema=False)
-async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+@dataclass(frozen=True)
+class Opened:
+    algorithm: Algorithm
+    state: State
+    step: Step
+
+
+def open_walk(
+    request: Request, algorithm_id: str, catalog: Catalog, page: str = ""
+) -> Opened | Response:
+    """Read the walkthrough in the query string for one of its pages ("" for the steps, "map",
+    "labs"): an error page for anything not understood, a redirect to the canonical address
+    for a spelling that is understood but not canonical, otherwise the state and its step."""
     algorithm = catalog.get(algorithm_id)
-    raw = request.url.query
-    if len(raw) > catalog.settings.max_query_length:
+    if len(request.url.query) > catalog.settings.max_query_length:
         return error_page(request, 414, "This link is too long to be a walkthrough.", algorithm_id)
     pairs = request.query_params.multi_items()
+    if page and any(k == "from" for k, _ in pairs):
+        return error_page(
+            request,
+            400,
+            "This page shows a walkthrough; it takes no form.",
+            algorithm_id,
+            bad_key="from",
+            pairs=pairs,
+        )
     try:
         state = parse_state(algorithm, pairs)
     except StateError as exc:
         return error_page(request, 400, exc.message, algorithm_id, bad_key=exc.key, pairs=pairs)
     if state.submission is None and state.canonical_pairs != pairs:
-        target = f"{root_of(request)}/algorithms/{algorithm_id}"
+        target = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"/{page}" if page else "")
         canonical = query_string(state.canonical_pairs)
         return RedirectResponse(
             f"{target}?{canonical}" if canonical else target, 303, headers=NO_STORE
@@ -55,8 +78,21 @@ async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) 
         step = walk(algorithm, state.findings, edit=state.edit)
     except WalkError as exc:
         return error_page(request, 400, str(exc), algorithm_id, bad_key="edit", pairs=pairs)
-    view = build(algorithm, step, state, root_of(request))
-    status = 422 if state.submission else 200
+    return Opened(algorithm, state, step)
+
+
+@router.api_route(
+    "/algorithms/{algorithm_id}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+    opened = open_walk(request, algorithm_id, catalog)
+    if not isinstance(opened, Opened):
+        return opened
+    view = build(opened.algorithm, opened.step, opened.state, root_of(request))
+    status = 422 if opened.state.submission else 200
     headers = dict(NO_STORE)
     if status == 422:
         headers["HX-Push-Url"] = "false"
@@ -69,17 +105,18 @@ async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) 
     )
 
 
-@router.get("/algorithms/{algorithm_id}/labs", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/algorithms/{algorithm_id}/labs",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 async def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The "labs at hand" form for the walkthrough in the query string, on a page of its own."""
-    algorithm = catalog.get(algorithm_id)
-    try:
-        state = parse_state(algorithm, request.query_params.multi_items())
-        step = walk(algorithm, state.findings, edit=state.edit)
-    except (StateError, WalkError) as exc:
-        message = exc.message if isinstance(exc, StateError) else str(exc)
-        return error_page(request, 400, message, algorithm_id)
-    view = build(algorithm, step, state, root_of(request), with_labs=True)
+    opened = open_walk(request, algorithm_id, catalog, "labs")
+    if not isinstance(opened, Opened):
+        return opened
+    view = build(opened.algorithm, opened.step, opened.state, root_of(request), with_labs=True)
     return render(request, "labs_page.html", {"view": view}, headers=NO_STORE)
 
 
@@ -92,25 +129,26 @@ KIND_NAMES = {
 }
 
 
-@router.get("/algorithms/{algorithm_id}/map", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/algorithms/{algorithm_id}/map",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The whole tree, with the path of the walkthrough in the query string marked."""
-    algorithm = catalog.get(algorithm_id)
-    pairs = request.query_params.multi_items()
-    try:
-        state = parse_state(algorithm, pairs)
-        step = walk(algorithm, state.findings, edit=state.edit)
-    except (StateError, WalkError) as exc:
-        message = exc.message if isinstance(exc, StateError) else str(exc)
-        return error_page(request, 400, message, algorithm_id)
+    opened = open_walk(request, algorithm_id, catalog, "map")
+    if not isinstance(opened, Opened):
+        return opened
+    state, step = opened.state, opened.step
     qs = query_string(state.canonical_pairs)
     back = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"?{qs}" if qs else "")
     return render(
         request,
         "map.html",
         {
-            "algorithm": algorithm,
-            "tree": build_map(algorithm, step),
+            "algorithm": opened.algorithm,
+            "tree": build_map(opened.algorithm, step),
             "back_url": back,
             "kind_names": KIND_NAMES,
             "views": state.views,

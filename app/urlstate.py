@@ -23,6 +23,7 @@ from app.engine.values import (
     FindingError,
     Findings,
     Value,
+    encode_text,
     findings_from_pairs,
     findings_to_pairs,
     make_quantity,
@@ -113,23 +114,20 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
         else:
             finding_pairs.append((key, value))
     nodes = index(algorithm)
-    for name, node_id in (("edit", edit), ("from", from_node)):
-        if (
-            node_id is not None
-            and node_id not in nodes
-            and not (name == "from" and node_id == LABS_FORM)
-        ):
-            raise StateError(f"{name}: there is no step {node_id[:60]!r} in this algorithm.", name)
+    if edit is not None and (edit not in nodes or not asks_of(nodes[edit])):
+        raise StateError(f"edit: there is no step {edit[:60]!r} to change.", "edit")
     if from_node is None:
-        if units:
-            raise StateError("a unit was given without its step form.", "unit")
+        if units or any(k.startswith(WAS) for k, _ in finding_pairs):
+            raise StateError("a form field was given without its step form.", "unit")
         try:
             findings = findings_from_pairs(algorithm, finding_pairs)
         except FindingError as exc:
             raise StateError(exc.message, exc.key) from None
         return State(findings, tuple(views), edit)
     if from_node == LABS_FORM:
-        return _merge_labs(algorithm, finding_pairs, units, tuple(views), edit)
+        return _merge_labs(algorithm, finding_pairs, units, tuple(views))
+    if from_node not in nodes or not asks_of(nodes[from_node]):
+        raise StateError(f"from: there is no step {from_node[:60]!r} to answer.", "from")
     return _merge_submission(algorithm, finding_pairs, units, from_node, tuple(views))
 
 
@@ -138,25 +136,58 @@ def lab_keys(algorithm: Algorithm) -> list[str]:
     return [key for key, f in algorithm.findings.items() if f.kind == "quantity"]
 
 
-def _split_form(
+# A form carries the current value of each of its own fields as `was.<key>`, placed where that
+# finding stands in the state, so that an answer given again unchanged keeps its place (the order
+# of findings tells steps answered in turn from steps answered by values given earlier).
+WAS = "was."
+
+
+@dataclass
+class _Form:
+    """A submitted form taken apart: the state it carried, in order, and its own fields."""
+
+    sequence: list[tuple[str, str, bool]]  # (key, text, is the old value of a form field)
+    old: Findings
+    submission: Submission
+
+    def assemble(self, new: Findings) -> Findings:
+        """The state with `new` answers: unchanged ones keep their place, others go last."""
+        out: Findings = {}
+        for key, text, was in self.sequence:
+            if not was:
+                out[key] = self.old[key]
+            elif key in new and encode_text(new[key]) == text:
+                out[key] = new[key]
+        for key, value in new.items():
+            out.setdefault(key, value)
+        return out
+
+
+def _take_apart(
     algorithm: Algorithm,
     pairs: list[tuple[str, str]],
     units: dict[str, str],
     fields: Sequence[str],
     form: str,
-) -> tuple[Findings, Submission]:
-    """Separate a submitted form into the state it carried (parsed) and its own fields (raw)."""
-    submitted = {k: v for k, v in pairs if k in fields}
-    kept = [(k, v) for k, v in pairs if k not in fields]
+) -> _Form:
     for key in units:
         if key not in fields:
             raise StateError(f"unit.{key[:40]}: not a field of this form.", "unit")
+    submitted: dict[str, str] = {}
+    sequence: list[tuple[str, str, bool]] = []
+    for key, value in pairs:
+        if key in fields:
+            submitted[key] = value
+        elif key.startswith(WAS) and key[len(WAS) :] in fields:
+            sequence.append((key[len(WAS) :], value, True))
+        else:
+            sequence.append((key, value, False))
     try:
-        findings = findings_from_pairs(algorithm, kept)
+        old = findings_from_pairs(algorithm, [(k, v) for k, v, _ in sequence])
     except FindingError as exc:
         raise StateError(exc.message, exc.key) from None
-    raw = dict(submitted) | {f"unit.{k}": u for k, u in units.items()}
-    return findings, Submission(form, raw=raw)
+    raw = submitted | {f"unit.{k}": u for k, u in units.items()}
+    return _Form(sequence, old, Submission(form, raw=raw))
 
 
 def _typed_quantity(algorithm: Algorithm, key: str, text: str, units: dict[str, str]) -> Value:
@@ -172,23 +203,22 @@ def _merge_labs(
     pairs: list[tuple[str, str]],
     units: dict[str, str],
     views: tuple[str, ...],
-    edit: str | None,
 ) -> State:
-    """Labs typed at once: filled fields are added (or replace earlier values); empty ones are
-    left out, so the walk answers every step those labs settle."""
-    findings, submission = _split_form(algorithm, pairs, units, lab_keys(algorithm), LABS_FORM)
+    """Labs typed at once: filled fields are added (or replace earlier values); emptied ones are
+    removed, so the walk answers every step those labs settle. A refused value leaves the rest of
+    the state as it was, so the page shown with the message is the same step."""
+    form = _take_apart(algorithm, pairs, units, lab_keys(algorithm), LABS_FORM)
     new: Findings = {}
-    for key, text in submission.raw.items():
+    for key, text in form.submission.raw.items():
         if key.startswith("unit.") or not text.strip():
             continue
         try:
             new[key] = _typed_quantity(algorithm, key, text.strip(), units)
         except FindingError as exc:
-            submission.errors[key] = exc.message
-    if submission.errors:
-        return State(findings, views, edit, submission=submission)
-    findings.update(new)
-    return State(findings, views, edit)
+            form.submission.errors[key] = exc.message
+    if form.submission.errors:
+        return State(form.old, views, submission=form.submission)
+    return State(form.assemble(new), views)
 
 
 def _merge_submission(
@@ -200,10 +230,10 @@ def _merge_submission(
 ) -> State:
     node = index(algorithm)[node_id]
     answered = asks_of(node)
-    findings, submission = _split_form(algorithm, pairs, units, answered, node_id)
+    form = _take_apart(algorithm, pairs, units, answered, node_id)
     new: Findings = {}
     for key in answered:
-        text = submission.raw.get(key, "").strip()
+        text = form.submission.raw.get(key, "").strip()
         try:
             if isinstance(node, MeasurementNode):
                 new[key] = _typed_quantity(algorithm, key, text, units)
@@ -214,10 +244,7 @@ def _merge_submission(
             else:
                 new[key] = parse_text(key, algorithm.findings[key], text)
         except FindingError as exc:
-            submission.errors[key] = exc.message
-    if submission.errors:
-        return State(findings, views, edit=node_id, submission=submission)
-    for key in answered:
-        findings.pop(key, None)
-    findings.update(new)
-    return State(findings, views)
+            form.submission.errors[key] = exc.message
+    if form.submission.errors:
+        return State(form.old, views, edit=node_id, submission=form.submission)
+    return State(form.assemble(new), views)

@@ -5,6 +5,7 @@ Templates only display; every URL, flag, range and prefilled value is computed h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, patient_of, reference_range
@@ -20,7 +21,7 @@ from app.engine.models import (
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
 from app.engine.walk import Step, asks_of
-from app.urlstate import LABS_FORM, State, Submission, lab_keys, query_string
+from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string
 
 FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
 
@@ -240,17 +241,19 @@ def build(
     labs_submission = submission if submission and submission.node_id == LABS_FORM else None
     step_submission = submission if submission and not labs_submission else None
     fields = [_field(algorithm, key, findings.get(key), step_submission, patient) for key in asked]
-    hidden = [(k, v) for k, v in finding_pairs if k not in asked]
-    # "Labs at hand": every measured finding not already answered as unknown.
+    hidden = carried_state(finding_pairs, asked)
+    # "Labs at hand": every measured finding, on the first step or on its own page.
     if with_labs is None:
         with_labs = not step.trail or labs_submission is not None
-    lab_fields = [
-        _field(algorithm, key, findings.get(key), labs_submission, patient)
-        for key in lab_keys(algorithm)
-        if with_labs and findings.get(key) != UNKNOWN
-    ]
-    lab_field_keys = {f.key for f in lab_fields}
-    labs_hidden = [(k, v) for k, v in finding_pairs if k not in lab_field_keys]
+    lab_fields = (
+        [
+            _field(algorithm, key, findings.get(key), labs_submission, patient)
+            for key in lab_keys(algorithm)
+        ]
+        if with_labs
+        else []
+    )
+    labs_hidden = carried_state(finding_pairs, lab_keys(algorithm)) if with_labs else []
     limits = []
     if isinstance(node, MeasurementNode):
         limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
@@ -275,9 +278,16 @@ def build(
         views=state.views,
         errors=step_submission.errors if step_submission else {},
         lab_fields=lab_fields,
-        labs_hidden=labs_hidden + edit_pair,
+        labs_hidden=labs_hidden,
         labs_errors=labs_submission.errors if labs_submission else {},
     )
+
+
+def carried_state(pairs: list[tuple[str, str]], fields: Sequence[str]) -> list[tuple[str, str]]:
+    """The hidden fields of a form: the state in order, with the current value of each of the
+    form's own fields written as `was.<key>` in its place (see `app.urlstate`)."""
+    own = set(fields)
+    return [(f"{WAS}{k}" if k in own else k, v) for k, v in pairs]
 
 
 def _limit_view(algorithm: Algorithm, limit_id: str, patient: Patient) -> LimitView | None:
@@ -308,6 +318,8 @@ def _field(
             unit = submission.raw.get(f"unit.{key}", unit) if submission else unit
         elif isinstance(value, Quantity):
             text, unit = format_number(value.value), value.unit
+        elif value == UNKNOWN:
+            text = UNKNOWN  # shown as "unknown", so it is kept unless a value replaces it
         units = tuple(Option(u, u or "(no unit)", u == unit) for u in finding.units())
         return FieldView(
             key,

@@ -127,3 +127,8 @@ def test_previous_is_the_last_answered_step(tiny: Algorithm) -> None:
     step = run(tiny, seizures=False, feeding="breast")
     assert step.previous is not None
     assert step.previous.node.id == "patient"
+
+
+def test_edit_beyond_the_first_unanswered_step_is_refused(tiny: Algorithm) -> None:
+    with pytest.raises(WalkError, match="not on this path"):
+        run(tiny, edit="labs", seizures=False)

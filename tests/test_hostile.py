@@ -47,6 +47,9 @@ PAGES = [
     ("unknown view", f"{PAGE}?view=admin", 400, "view must be one of"),
     ("unknown step in from", f"{PAGE}?from=nowhere", 400, "no step"),
     ("unit without its form", f"{PAGE}?unit.pth=pg/mL", 400, "without its step form"),
+    ("old value without its form", f"{PAGE}?was.pth=12pg/mL", 400, "without its step form"),
+    ("from a decision", f"{PAGE}?from=red-flag-check", 400, "to answer"),
+    ("edit a result", f"{PAGE}?edit=early-neonatal", 400, "to change"),
     ("unknown algorithm", "/algorithms/nothing", 404, "no algorithm"),
     ("path traversal", "/algorithms/..%2F..%2Fetc%2Fpasswd", 404, ""),
     ("path traversal in static", "/static/..%2F..%2Fapp%2Fsettings.py", 404, ""),
@@ -94,6 +97,7 @@ API = [
     ),
     ("string value", b'{"findings": {"pth": {"value": "12"}}}', 422, "must be a number"),
     ("huge number", b'{"findings": {"pth": 1e400}}', 422, ""),
+    ("huge integer", b'{"findings": {"age": 1' + b"0" * 400 + b"}}", 422, "far too large"),
     ("deeply nested", b'{"findings": {"pth": ' + b"[" * 500 + b"]" * 500 + b"}}", 422, ""),
     (
         "oversized body",

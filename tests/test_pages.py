@@ -178,3 +178,25 @@ def test_labs_page_mid_walk_keeps_the_walk(tiny_client: TestClient) -> None:
     assert 'id="lab-input-magnesium"' in page.text
     assert '<input type="hidden" name="seizures" value="no">' in page.text
     assert tiny_client.get("/algorithms/tiny/labs?seizures=maybe").status_code == 400
+
+
+def test_head_requests_are_answered(tiny_client: TestClient) -> None:
+    for url in (
+        "/",
+        "/algorithms/tiny",
+        "/algorithms/tiny/map",
+        "/algorithms/tiny/labs",
+        "/healthz",
+    ):
+        r = tiny_client.head(url)
+        assert r.status_code == 200, url
+        assert r.content == b""
+
+
+def test_map_and_labs_pages_redirect_to_their_canonical_address(tiny_client: TestClient) -> None:
+    r = tiny_client.get("/algorithms/tiny/map?seizures=NO", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/algorithms/tiny/map?seizures=no"
+    form = tiny_client.get("/algorithms/tiny/labs?from=*labs&age=2&unit.age=days")
+    assert form.status_code == 400
+    assert tiny_client.get("/algorithms/tiny/map?" + "x" * 5000).status_code == 414

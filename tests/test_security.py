@@ -86,3 +86,18 @@ def test_oversized_api_body_is_refused_before_parsing(tiny_client: TestClient) -
     )
     assert r.status_code == 413
     assert "larger than" in r.json()["detail"]
+
+
+def test_access_log_cannot_be_forged_with_a_newline(
+    tiny_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("workup.access")
+    logger.propagate = True
+    try:
+        with caplog.at_level(logging.INFO, logger="workup.access"):
+            tiny_client.get("/algorithms/x%0a2026-01-01%20workup.access%20GET%20/admin%20200")
+    finally:
+        logger.propagate = False
+    lines = [r.getMessage() for r in caplog.records if r.name == "workup.access"]
+    assert lines and all("\n" not in line for line in lines)
+    assert "%0a" in lines[-1].lower()

@@ -151,7 +151,7 @@ def test_step_form_errors_stay_on_the_step(tiny: Algorithm) -> None:
         ([("view", "fullscreen")], "view must be one of"),
         ([("edit", "nowhere")], "there is no step 'nowhere'"),
         ([("from", "labs"), ("unit.seizures", "x")], "not a field of this form"),
-        ([("unit.age", "days")], "a unit was given without its step form"),
+        ([("unit.age", "days")], "a form field was given without its step form"),
         ([("edit", "labs"), ("edit", "patient")], "edit is given more than once"),
         ([("seizures", "no")] * 200, "too many parameters"),
     ],
@@ -168,3 +168,69 @@ def test_query_string_matches_the_standard_encoding(pairs: list[tuple[str, str]]
     from app.urlstate import query_string
 
     assert query_string(pairs) == urlencode(pairs, quote_via=quote, safe="/")
+
+
+def test_an_answer_given_again_unchanged_keeps_its_place(tiny: Algorithm) -> None:
+    # Labs typed first, then the questions: going back to "patient" and continuing unchanged
+    # must not move the answer, or later steps would look answered by earlier values.
+    state = parse_state(
+        tiny,
+        [
+            ("age", "2months"),
+            ("seizures", "no"),
+            ("was.feeding", "formula"),
+            ("from", "patient"),
+            ("feeding", "formula"),
+        ],
+    )
+    assert list(state.findings) == ["age", "seizures", "feeding"]
+    changed = parse_state(
+        tiny,
+        [
+            ("was.feeding", "formula"),
+            ("seizures", "no"),
+            ("from", "patient"),
+            ("feeding", "breast"),
+        ],
+    )
+    assert list(changed.findings.items()) == [("seizures", False), ("feeding", "breast")]
+
+
+def test_labs_form_drops_edit_keeps_unknowns_and_keeps_the_state_when_refused(
+    tiny: Algorithm,
+) -> None:
+    ok = parse_state(
+        tiny,
+        [
+            ("seizures", "no"),
+            ("was.magnesium", "unknown"),
+            ("from", "*labs"),
+            ("magnesium", "unknown"),
+            ("age", "3"),
+            ("unit.age", "days"),
+        ],
+    )
+    assert list(ok.findings.items()) == [
+        ("seizures", False),
+        ("magnesium", UNKNOWN),
+        ("age", Quantity(3, "days")),
+    ]
+    assert ok.edit is None
+    refused = parse_state(
+        tiny,
+        [
+            ("seizures", "no"),
+            ("was.magnesium", "0.8mmol/L"),
+            ("from", "*labs"),
+            ("magnesium", "0.8x"),
+            ("unit.magnesium", "mmol/L"),
+        ],
+    )
+    assert refused.submission is not None and "magnesium" in refused.submission.errors
+    assert refused.findings == {"seizures": False, "magnesium": Quantity(0.8, "mmol/L")}
+
+
+def test_tiny_numbers_never_use_exponent_notation(tiny: Algorithm) -> None:
+    findings = findings_from_json(tiny, {"age": {"value": 0.00001, "unit": "days"}})
+    assert findings_to_pairs(findings) == [("age", "0.00001days")]
+    assert findings_from_pairs(tiny, findings_to_pairs(findings)) == findings

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from app.engine.models import Algorithm, Finding
 
@@ -61,9 +62,19 @@ MAX_TEXT = 40
 
 
 def format_number(value: float) -> str:
+    """The shortest plain decimal that reads back as the same float (never exponent notation,
+    which the URL form could not tell from a unit)."""
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(value)
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _as_float(key: str, number: int | float) -> float:
+    try:
+        return float(number)
+    except OverflowError:
+        raise FindingError(key, "the number is far too large.") from None
 
 
 def _fold(unit: str) -> str:
@@ -167,7 +178,7 @@ def parse_json(key: str, finding: Finding, value: object) -> Value:
     if isinstance(value, bool):
         raise FindingError(key, "expected a number or {value, unit}.")
     if isinstance(value, int | float):
-        return make_quantity(key, finding, float(value), None)
+        return make_quantity(key, finding, _as_float(key, value), None)
     if isinstance(value, Mapping) and set(value) <= {"value", "unit"} and "value" in value:
         number = value["value"]
         unit = value.get("unit", finding.unit or "")
@@ -175,7 +186,7 @@ def parse_json(key: str, finding: Finding, value: object) -> Value:
             raise FindingError(key, "`value` must be a number.")
         if not isinstance(unit, str):
             raise FindingError(key, "`unit` must be a string.")
-        return make_quantity(key, finding, float(number), unit)
+        return make_quantity(key, finding, _as_float(key, number), unit)
     raise FindingError(key, 'expected a number, {"value": …, "unit": …} or "unknown".')
 
 

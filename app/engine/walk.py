@@ -153,6 +153,8 @@ def walk(
             return Step(algorithm, findings, tuple(trail), node, editing=True, alerts=tuple(alerts))
         given = [k for k in keys if k in findings]
         if len(given) < len(keys) and missing == "ask":
+            if edit is not None:  # the step to change lies beyond the first unanswered one
+                raise WalkError(f"the step {edit!r} is not on this path.")
             return Step(algorithm, findings, tuple(trail), node, alerts=tuple(alerts))
         first = min((position[k] for k in given), default=cursor + 1)
         auto = first <= cursor or not given
