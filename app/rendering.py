@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.engine.models import Algorithm, NodeBase
 from app.settings import PROJECT_ROOT
@@ -50,6 +50,26 @@ def rationale(algorithm: Algorithm, node: NodeBase) -> Markup:
     return html
 
 
+def hidden_inputs(pairs: list[tuple[str, str]]) -> Markup:
+    """Hidden form fields carrying the state (built here: a template loop costs more)."""
+    return Markup(
+        "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">\n' for k, v in pairs)
+    )
+
+
+def hx(url: str, embed: bool = False) -> Markup:
+    """A link that works without JavaScript and that htmx follows by swapping `#walk` out of the
+    full page; in embed mode it replaces the frame's URL instead of adding history."""
+    history = "hx-replace-url" if embed else "hx-push-url"
+    return Markup(
+        f'href="{escape(url)}" hx-get="{escape(url)}" hx-target="#walk" hx-select="#walk" '
+        f'hx-swap="outerHTML" {history}="true"'
+    )
+
+
+environment.globals.update(rationale=rationale, hidden_inputs=hidden_inputs, hx=hx)
+
+
 def render(
     request: Request,
     template: str,
@@ -62,9 +82,7 @@ def render(
     def static(name: str) -> str:
         return f"{root}/static/{name}?v={asset_version(name)}"
 
-    html = environment.get_template(template).render(
-        {"root": root, "static": static, "rationale": rationale, **context}
-    )
+    html = environment.get_template(template).render({"root": root, "static": static, **context})
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["Vary"] = VARY
     return response

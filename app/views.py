@@ -152,6 +152,10 @@ class StepView:
         return self.step.node.title
 
     @property
+    def view_pairs(self) -> list[tuple[str, str]]:
+        return [("view", v) for v in self.views]
+
+    @property
     def embed(self) -> bool:
         return "embed" in self.views
 
