@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,17 +53,27 @@ def test_nothing_loads_from_another_host(tiny_client: TestClient) -> None:
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
 
 
-def test_access_log_never_records_the_query_string(
+@pytest.fixture
+def access_log(
     tiny_client: TestClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    logger = logging.getLogger("workup.access")
-    logger.propagate = True
-    try:
-        with caplog.at_level(logging.INFO, logger="workup.access"):
-            tiny_client.get("/algorithms/tiny?seizures=no&magnesium=0.31mmol/L")
-    finally:
-        logger.propagate = False
-    lines = [r.getMessage() for r in caplog.records if r.name == "workup.access"]
+) -> Callable[[str], list[str]]:
+    """Requests a path and returns the access-log lines it wrote."""
+
+    def lines_for(url: str) -> list[str]:
+        logger = logging.getLogger("workup.access")
+        logger.propagate = True
+        try:
+            with caplog.at_level(logging.INFO, logger="workup.access"):
+                tiny_client.get(url)
+        finally:
+            logger.propagate = False
+        return [r.getMessage() for r in caplog.records if r.name == "workup.access"]
+
+    return lines_for
+
+
+def test_access_log_never_records_the_query_string(access_log: Callable[[str], list[str]]) -> None:
+    lines = access_log("/algorithms/tiny?seizures=no&magnesium=0.31mmol/L")
     assert lines and lines[-1].startswith("GET /algorithms/tiny 200")
     assert "0.31" not in " ".join(lines) and "seizures" not in " ".join(lines)
 
@@ -89,15 +100,8 @@ def test_oversized_api_body_is_refused_before_parsing(tiny_client: TestClient) -
 
 
 def test_access_log_cannot_be_forged_with_a_newline(
-    tiny_client: TestClient, caplog: pytest.LogCaptureFixture
+    access_log: Callable[[str], list[str]],
 ) -> None:
-    logger = logging.getLogger("workup.access")
-    logger.propagate = True
-    try:
-        with caplog.at_level(logging.INFO, logger="workup.access"):
-            tiny_client.get("/algorithms/x%0a2026-01-01%20workup.access%20GET%20/admin%20200")
-    finally:
-        logger.propagate = False
-    lines = [r.getMessage() for r in caplog.records if r.name == "workup.access"]
+    lines = access_log("/algorithms/x%0a2026-01-01%20workup.access%20GET%20/admin%20200")
     assert lines and all("\n" not in line for line in lines)
     assert "%0a" in lines[-1].lower()
