@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, patient_of, reference_range
 from app.engine.models import (
-    ActionNode,
     Algorithm,
     DecisionNode,
     Finding,
     MeasurementNode,
-    QuestionNode,
-    ResultNode,
     Source,
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
@@ -347,11 +344,3 @@ def _field(
     choices.append((UNKNOWN, "Not known"))
     options = tuple(Option(v, label, v == current) for v, label in choices)
     return FieldView(key, finding.label, finding.help, finding.kind, error, options=options)
-
-
-def is_asking(node: object) -> bool:
-    return isinstance(node, QuestionNode | MeasurementNode | ActionNode)
-
-
-def is_result(node: object) -> bool:
-    return isinstance(node, ResultNode)
