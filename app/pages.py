@@ -6,9 +6,10 @@ and htmx history restores all get the same page. htmx only swaps `#walk` out of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,15 +26,21 @@ router = APIRouter()
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 NO_STORE = {"Cache-Control": "no-store"}
+Endpoint = Callable[..., Any]
+
+
+def html_page(path: str) -> Callable[[Endpoint], Endpoint]:
+    """A page route: GET and HEAD, HTML, left out of the OpenAPI document."""
+    return router.api_route(
+        path, methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+    )
 
 
 def root_of(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
-@router.api_route(
-    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+@html_page("/")
 async def home(request: Request, catalog: CatalogDep) -> Response:
     return render(request, "index.html", {"algorithms": list(catalog.algorithms.values())})
 
@@ -81,12 +88,7 @@ def open_walk(
     return Opened(algorithm, state, step)
 
 
-@router.api_route(
-    "/algorithms/{algorithm_id}",
-    methods=["GET", "HEAD"],
-    response_class=HTMLResponse,
-    include_in_schema=False,
-)
+@html_page("/algorithms/{algorithm_id}")
 async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     opened = open_walk(request, algorithm_id, catalog)
     if not isinstance(opened, Opened):
@@ -105,12 +107,7 @@ async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) 
     )
 
 
-@router.api_route(
-    "/algorithms/{algorithm_id}/labs",
-    methods=["GET", "HEAD"],
-    response_class=HTMLResponse,
-    include_in_schema=False,
-)
+@html_page("/algorithms/{algorithm_id}/labs")
 async def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The "labs at hand" form for the walkthrough in the query string, on a page of its own."""
     opened = open_walk(request, algorithm_id, catalog, "labs")
@@ -129,12 +126,7 @@ KIND_NAMES = {
 }
 
 
-@router.api_route(
-    "/algorithms/{algorithm_id}/map",
-    methods=["GET", "HEAD"],
-    response_class=HTMLResponse,
-    include_in_schema=False,
-)
+@html_page("/algorithms/{algorithm_id}/map")
 async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
     """The whole tree, with the path of the walkthrough in the query string marked."""
     opened = open_walk(request, algorithm_id, catalog, "map")

@@ -34,11 +34,6 @@ class Links:
     def path(self, path: str) -> str:
         return f"{self.root}{path}"
 
-    def walk(self, pairs: list[tuple[str, str]]) -> str:
-        pairs = pairs + [("view", v) for v in self.views]
-        base = self.path(f"/algorithms/{self.algorithm_id}")
-        return f"{base}?{query_string(pairs)}" if pairs else base
-
     def extend(self, state_qs: str, extra: list[tuple[str, str]], page: str = "") -> str:
         """The URL of the walkthrough (or of one of its `page`s: map, labs) for an already encoded
         state plus a few more pairs, keeping the view flags."""
@@ -269,8 +264,8 @@ def build(
         fields=fields,
         hidden=hidden,
         limits=[lv for lv in limits if lv is not None],
-        sources=dict(algorithm.sources),
-        restart_url=links.walk([]),
+        sources=algorithm.sources,
+        restart_url=links.extend("", []),
         back_url=back,
         self_url=links.extend(state_qs, edit_pair),
         present_url=links.toggle(state_qs, edit_pair, "present"),
