@@ -90,7 +90,7 @@ class NodeOut(BaseModel):
     sources: list[SourceOut]
     asks: list[AskOut]
     provisional: bool = False
-    obtain: list[dict[str, str]] = []
+    obtain: list[dict[str, Any]] = []
 
 
 class TrailOut(BaseModel):
@@ -106,11 +106,23 @@ class DiagnosisOut(BaseModel):
     id: str
     name: str
     rank: int
-    score: int
-    supporting_findings: list[str]
+    score: float
+    likely: bool = Field(description="In the main list; false: shown as less likely.")
+    listed: bool = Field(description="Listed by the result where the walk ended (its prior).")
+    key_findings: list[str]
+    supporting_findings: list[str] = Field(description="Every clue present, key findings first.")
+    background: list[str]
     against: list[str]
+    key_findings_absent: list[str]
+    not_yet_known: list[str]
     next_tests: list[str]
     sources: list[SourceOut]
+
+
+class NextTestOut(BaseModel):
+    test: str
+    meaning: str
+    findings: list[str]
 
 
 class AlertOut(BaseModel):
@@ -124,6 +136,7 @@ class WalkResponse(BaseModel):
     node: NodeOut
     trail: list[TrailOut]
     differential: list[DiagnosisOut]
+    next_tests: list[NextTestOut]
     alerts: list[AlertOut]
     url: str
 
@@ -221,8 +234,14 @@ def step_out(step: Step, root: str) -> WalkResponse:
             name=d.diagnosis.name,
             rank=d.rank,
             score=d.score,
-            supporting_findings=list(d.supports),
+            likely=d.likely,
+            listed=d.listed,
+            key_findings=list(d.key),
+            supporting_findings=list(d.points_to),
+            background=list(d.priors),
             against=list(d.against),
+            key_findings_absent=list(d.absent),
+            not_yet_known=list(d.open_questions),
             next_tests=list(d.diagnosis.tests),
             sources=_sources(step, list(d.diagnosis.sources)),
         )
@@ -243,6 +262,10 @@ def step_out(step: Step, root: str) -> WalkResponse:
         node=node_out,
         trail=trail,
         differential=differential,
+        next_tests=[
+            NextTestOut(test=t.test, meaning=t.meaning, findings=list(t.findings))
+            for t in step.next_tests
+        ],
         alerts=alerts,
         url=url,
     )

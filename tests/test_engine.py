@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.models import Algorithm
+from app.engine.conditions import patient_of
+from app.engine.models import Algorithm, DecisionNode
 from app.engine.values import UNKNOWN, Quantity, findings_from_json
-from app.engine.walk import WalkError, walk
+from app.engine.walk import WalkError, decide, walk
 
 
 def run(tiny: Algorithm, missing: str = "ask", edit: str | None = None, **findings: object):
@@ -97,11 +98,16 @@ def test_ranking_counts_present_key_findings(tiny: Algorithm) -> None:
     formula = run(tiny, seizures=False, feeding="formula", age=60, magnesium=0.3)
     assert [d.id for d in breast.differential] == ["low_mg", "very_low_mg"]
     assert [d.id for d in formula.differential] == ["very_low_mg", "low_mg"]
-    assert formula.differential[0].supports == ("magnesium very low", "formula fed")
-    assert formula.differential[0].score == 2
+    very_low = formula.differential[0]
+    assert very_low.key == ("magnesium very low",)
+    assert very_low.supports == ("formula fed",)
+    assert very_low.score == 3 + 1 + 1  # key, support, listed by the result
+    # A key finding known to be absent counts against: 0.6 mmol/L is not very low.
+    assert breast.differential[1].absent == ("magnesium very low",)
+    assert breast.differential[1].score == -2 + 1
 
 
-def test_findings_against_lower_the_rank_and_context_adds_diagnoses(tiny: Algorithm) -> None:
+def test_findings_against_lower_the_rank_and_key_findings_add_diagnoses(tiny: Algorithm) -> None:
     step = run(
         tiny, seizures=True, emergency_steps_reviewed=True, feeding="breast", age=60, magnesium=0.9
     )
@@ -109,8 +115,41 @@ def test_findings_against_lower_the_rank_and_context_adds_diagnoses(tiny: Algori
     assert ids == ["seizure_context", "normal"]
     normal = step.differential[1]
     assert normal.against == ("seizures",)
-    assert normal.score == 0
-    assert step.differential[0].from_context
+    assert normal.score == 3 + 1 - 2
+    # Not listed by the result: it joined because its key finding is present.
+    assert not step.differential[0].listed and step.differential[0].key == ("seizures",)
+
+
+def test_a_later_true_branch_is_taken_when_an_earlier_one_is_unknown(tiny: Algorithm) -> None:
+    """decide() takes the first branch that is true; `unknown` only when none is."""
+    node = DecisionNode.model_validate(
+        {
+            "id": "d",
+            "kind": "decision",
+            "title": "t",
+            "rationale": "r",
+            "sources": ["book"],
+            "branches": [
+                {"when": {"finding": "feeding", "is": "formula"}, "next": "a", "label": "a"},
+                {"when": {"finding": "seizures", "is": "yes"}, "next": "b", "label": "b"},
+            ],
+            "otherwise": {"next": "c", "label": "c"},
+            "unknown": {"next": "u", "label": "u"},
+        }
+    )
+    findings = findings_from_json(tiny, {"seizures": True})
+    assert decide(tiny, node, findings, patient_of(tiny, findings)).next == "b"
+    findings = findings_from_json(tiny, {"seizures": False})
+    assert decide(tiny, node, findings, patient_of(tiny, findings)).next == "u"
+    findings = findings_from_json(tiny, {"seizures": False, "feeding": "breast"})
+    assert decide(tiny, node, findings, patient_of(tiny, findings)).next == "c"
+
+
+def test_diagnoses_beyond_the_main_list_are_less_likely(tiny: Algorithm) -> None:
+    small = tiny.model_copy(update={"ranking": tiny.ranking.model_copy(update={"main_list": 1})})
+    step = run(small, seizures=False, feeding="formula", age=60, magnesium=0.3)
+    assert [d.likely for d in step.differential] == [True, False]
+    assert step.differential[1].rank == 2
 
 
 def test_edit_stops_at_an_answered_step(tiny: Algorithm) -> None:

@@ -108,9 +108,25 @@ BROKEN = {
         lambda d: node(d, "labs").update(sources=[]),
         "node labs: sources: List should have at least 1 item",
     ),
-    "unused diagnosis": (
-        lambda d: d["diagnoses"].update(extra={**d["diagnoses"]["normal"]}),
-        "diagnosis extra: no result lists it",
+    "diagnosis without a key clue": (
+        lambda d: d["diagnoses"]["normal"].update(
+            supports=[{"when": {"finding": "seizures", "is": "no"}, "label": "no seizures"}]
+        ),
+        "diagnosis normal: supports: no key clue",
+    ),
+    "asked finding nobody reads": (
+        lambda d: d["diagnoses"]["very_low_mg"].update(
+            supports=[d["diagnoses"]["very_low_mg"]["supports"][0]]
+        ),
+        "node patient: asks: feeding is asked but no decision, clue or diagnosis reads it",
+    ),
+    "obtain names an unknown finding": (
+        lambda d: node(d, "unknown-result")["obtain"][0].update(findings=["sodium"]),
+        "node unknown-result: obtain.0.findings: unknown finding 'sodium'",
+    ),
+    "weights out of order": (
+        lambda d: d.update(ranking={"key": 1, "support": 2}),
+        "ranking: Value error, weights must order key > support > prior",
     ),
     "range without a bound": (
         lambda d: d["findings"]["magnesium"]["ranges"].append({"label": "x", "source": "book"}),

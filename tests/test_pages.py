@@ -69,7 +69,8 @@ def test_result_page_shows_the_ranked_differential_with_reasons(tiny_client: Tes
     assert r.status_code == 200
     ids = re.findall(r'data-dx="([a-z_]+)"', r.text)
     assert ids == ["very_low_mg", "low_mg"]
-    assert "magnesium very low; formula fed" in r.text
+    assert "key: magnesium very low." in r.text
+    assert "Supports: formula fed." in r.text
     assert "Tests that separate it:" in r.text
     assert "low for age" in r.text  # the lab flag in the trail
 

@@ -57,7 +57,8 @@ def test_no_red_flags_skip_the_emergency_steps() -> None:
     """Without red flags the workup starts at the age (reference step 0 applies to the
     symptomatic child with severe features only)."""
     step = workup(**NO_RED_FLAGS, jitteriness=True)
-    assert outcome(step, "red-flag-check").next == "patient-age"
+    assert outcome(step, "red-flag-check").next == "milder-symptoms"
+    assert outcome(step, "milder-symptoms").label == "jitteriness or tingling, no red flag"
     assert step.alerts == ()
 
 
@@ -279,9 +280,12 @@ def test_formula_fed_eight_day_old_with_seizures_has_late_phosphate_load_hypocal
 
 
 @scenario
-def test_late_neonate_with_low_magnesium_still_ranks_phosphate_load_first():
-    """Thomas 2012: 75 of 78 late hypocalcaemic newborns had low magnesium (reference 1.8). The
-    magnesium branch keeps the late-neonatal cause in the differential through its context."""
+def test_late_neonate_with_low_magnesium_keeps_the_phosphate_load_at_the_top():
+    """Thomas 2012: 75 of 78 late hypocalcaemic newborns had low magnesium (reference 1.8).
+    Magnesium 1.2 mg/dL (0.49 mmol/L) is clearly low, and an infant with it reaches the HSH leaf
+    even without a urine result (a later branch that is true is taken); the late-neonatal cause
+    stays beside HSH at the top, because its key finding (a phosphate load in the first weeks)
+    is present wherever the walk ends. With equal evidence the leaf's order breaks the tie."""
     step = workup(
         age={"value": 7, "unit": "days"},
         tetany=True,
@@ -289,8 +293,10 @@ def test_late_neonate_with_low_magnesium_still_ranks_phosphate_load_first():
         high_phosphate_feeding=True,
         magnesium={"value": 1.2, "unit": "mg/dL"},
     )
-    assert step.node.id == "magnesium-cause-provisional"
-    assert first(step) == "late_neonatal_phosphate_load"
+    assert step.node.id == "hsh-result"
+    assert set(ranked(step)[:2]) == {"hsh_trpm6", "late_neonatal_phosphate_load"}
+    late = next(d for d in step.differential if d.id == "late_neonatal_phosphate_load")
+    assert late.key and not late.listed
     assert "Spot urine calcium/creatinine" in obtained_tests(step)
     return step
 
@@ -357,16 +363,15 @@ def test_two_month_old_with_magnesium_0_13_has_hsh():
 @scenario
 def test_infant_with_very_low_magnesium_in_mg_dl_and_no_urine_result():
     """HSH: onset in the first year with extremely low magnesium (Orphanet; reference 1.18).
-    Magnesium 0.35 mg/dL x 0.4114 = 0.14 mmol/L (reference 3.11). Urine calcium is missing, so
-    the result is provisional and asks for it."""
+    Magnesium 0.35 mg/dL x 0.4114 = 0.14 mmol/L (reference 3.11). Urine calcium is missing; an
+    infant with magnesium below 0.5 mmol/L still reaches the HSH result, which asks for it."""
     step = workup(
         age={"value": 5, "unit": "months"},
         seizures=True,
         ionized_calcium=mmol(0.7),
         magnesium={"value": 0.35, "unit": "mg/dL"},
     )
-    assert step.node.id == "magnesium-cause-provisional"
-    assert step.node.provisional
+    assert step.node.id == "hsh-result"
     assert first(step) == "hsh_trpm6"
     assert "Spot urine calcium/creatinine" in obtained_tests(step)
     return step
@@ -395,7 +400,9 @@ def test_low_magnesium_with_hypercalciuria_suggests_fhhnc():
 @scenario
 def test_teenager_with_hypokalaemic_alkalosis_and_low_magnesium_has_gitelman_spectrum():
     """Gitelman-like group: hypokalaemia, metabolic alkalosis and hypocalciuria (Hindawi IJE
-    table 6; reference 1.18, leaf M4); hypokalaemia below 3.5 mmol/L (RCH)."""
+    table 6; reference 1.18, leaf M4); hypokalaemia below 3.5 mmol/L (RCH). Magnesium 0.5 mmol/L
+    is only mildly low (signs usually appear below 0.5, Lange), so the walk goes on to PTH; the
+    Gitelman pattern still ranks first wherever the walk ends."""
     step = workup(
         age={"value": 13, "unit": "years"},
         tetany=True,
@@ -407,8 +414,43 @@ def test_teenager_with_hypokalaemic_alkalosis_and_low_magnesium_has_gitelman_spe
         potassium={"value": 2.9, "unit": "mEq/L"},
         bicarbonate=31,
     )
+    assert outcome(step, "magnesium-check").label.startswith("mildly low")
+    assert step.node.id == "pth-not-known"
+    assert first(step) == "gitelman_spectrum"
+    return step
+
+
+@scenario
+def test_clearly_low_magnesium_with_hypokalaemia_reaches_the_gitelman_result():
+    """Magnesium 0.4 mmol/L is clearly low (signs usually appear below 0.5, Lange): the
+    magnesium branch, then low potassium (RCH, below 3.5 mmol/L) with low urine calcium points to
+    the Gitelman spectrum (Hindawi IJE table 6; reference 1.18, leaf M4)."""
+    step = workup(
+        age={"value": 15, "unit": "years"},
+        paresthesia=True,
+        ionized_calcium=mmol(1.0),
+        magnesium=mmol(0.4),
+        hypocalcemia_persists_after_magnesium=False,
+        urine_calcium_creatinine_ratio=0.1,
+        potassium=2.8,
+    )
+    assert outcome(step, "magnesium-check").label.startswith("clearly low")
     assert step.node.id == "gitelman-result"
     assert first(step) == "gitelman_spectrum"
+    return step
+
+
+@scenario
+def test_clearly_low_magnesium_without_its_workup_is_provisional_and_asks_for_it():
+    """With magnesium clearly low and neither urine calcium nor potassium known, the magnesium
+    disorders cannot be told apart: the result is provisional and asks for those tests, and
+    never for the age, which is known (RCH hypomagnesaemia; Orphanet; reference step 3.1)."""
+    step = workup(age={"value": 6, "unit": "years"}, ionized_calcium=mmol(0.9), magnesium=mmol(0.4))
+    assert step.node.id == "magnesium-cause-provisional"
+    tests = [t.test for t in step.next_tests]
+    assert "Spot urine calcium/creatinine" in tests
+    assert "Age" not in tests
+    assert all("age" not in t.findings for t in step.next_tests)
     return step
 
 
@@ -453,7 +495,7 @@ def test_hypocalcaemia_persisting_after_magnesium_goes_on_to_pth() -> None:
     step = workup(
         age={"value": 6, "unit": "years"},
         ionized_calcium=mmol(0.85),
-        magnesium=mmol(0.5),
+        magnesium=mmol(0.45),
         hypocalcemia_persists_after_magnesium=True,
         pth=4,
         urine_calcium_creatinine_ratio=0.3,
@@ -828,7 +870,9 @@ def test_infant_vitamin_d_deficiency_mimicking_php():
         vitamin_d_25oh=15,
     )
     assert step.node.id == "vitamin-d-mimics-php-result"
-    assert ranked(step)[:2] == ["nutritional_vitamin_d_deficiency", "pseudohypoparathyroidism"]
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    php = next(d for d in step.differential if d.id == "pseudohypoparathyroidism")
+    assert "25-OH vitamin D below 50 nmol/L (deficiency can mimic PHP)" in php.against
     return step
 
 
@@ -1206,7 +1250,7 @@ def test_septic_infant_with_inappropriately_normal_pth():
         urine_calcium_creatinine_ratio=0.5,
         phosphate=mmol(1.6),
     )
-    assert step.node.id == "hypoparathyroidism-result"
+    assert step.node.id == "pth-indeterminate-result"  # PTH 30: the band where sources disagree
     assert first(step) == "critical_illness"
     return step
 
@@ -1226,7 +1270,7 @@ def test_plasmapheresis_with_liver_failure_ranks_citrate_first():
         pth=40,
         urine_calcium_creatinine_ratio=0.4,
     )
-    assert step.node.id == "hypoparathyroidism-result"
+    assert step.node.id == "pth-indeterminate-result"  # PTH 40: the band where sources disagree
     assert first(step) == "citrate_chelation"
     return step
 
@@ -1246,7 +1290,7 @@ def test_hyperventilating_teenager_with_alkalaemia():
         pth=45,
         urine_calcium_creatinine_ratio=0.3,
     )
-    assert step.node.id == "hypoparathyroidism-result"
+    assert step.node.id == "pth-indeterminate-result"  # PTH 45: the band where sources disagree
     assert first(step) == "alkalosis"
     return step
 
@@ -1286,7 +1330,7 @@ def test_child_on_a_bisphosphonate_with_normal_pth():
         pth=35,
         urine_calcium_creatinine_ratio=0.3,
     )
-    assert step.node.id == "hypoparathyroidism-result"
+    assert step.node.id == "pth-indeterminate-result"  # PTH 35: the band where sources disagree
     assert first(step) == "drug_induced"
     return step
 

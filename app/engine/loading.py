@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.engine.conditions import finding_tests
 from app.engine.models import (
     ActionNode,
+    AgeBand,
     Algorithm,
     Condition,
     DecisionNode,
@@ -91,6 +92,7 @@ def check(a: Algorithm) -> Iterator[str]:
     yield from _check_findings(a)
     yield from _check_nodes(a)
     yield from _check_diagnoses(a)
+    yield from _check_findings_used(a)
     yield from _check_graph(a)
 
 
@@ -119,6 +121,9 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
         if isinstance(node, ActionNode):
             for dose in node.doses:
                 yield f"node {node.id}: doses.source", dose.source
+            for caution in node.cautions:
+                for sid in caution.sources:
+                    yield f"node {node.id}: cautions.sources", sid
         for where, cond in _node_conditions(node):
             for test in finding_tests(cond):
                 for th in _thresholds(test):
@@ -183,8 +188,6 @@ def _diagnosis_conditions(dx: Any) -> Iterator[tuple[str, Condition]]:
         yield f"supports.{i}.when", c.when
     for i, c in enumerate(dx.against):
         yield f"against.{i}.when", c.when
-    if dx.context is not None:
-        yield "context", dx.context
     if dx.excluded is not None:
         yield "excluded", dx.excluded
 
@@ -253,8 +256,51 @@ def _check_nodes(a: Algorithm) -> Iterator[str]:
 
 def _check_diagnoses(a: Algorithm) -> Iterator[str]:
     for dx_id, dx in a.diagnoses.items():
+        if not any(c.weight == "key" for c in dx.supports):
+            yield (
+                f"diagnosis {dx_id}: supports: no key clue (mark the defining finding "
+                "with `weight: key`)"
+            )
         for where, cond in _diagnosis_conditions(dx):
             yield from _check_condition(a, f"diagnosis {dx_id}: {where}", cond)
+
+
+def _findings_read(a: Algorithm) -> set[str]:
+    """Findings that something reads: a decision, a diagnosis clue, or band selection."""
+    read: set[str] = set()
+    for node in a.nodes:
+        for _, cond in _node_conditions(node):
+            read.update(t.finding for t in finding_tests(cond))
+        if isinstance(node, ActionNode):
+            read.add(node.acknowledge)  # the walk reads the acknowledgement itself
+    for dx in a.diagnoses.values():
+        for _, cond in _diagnosis_conditions(dx):
+            read.update(t.finding for t in finding_tests(cond))
+    bands: list[AgeBand] = [r for f in a.findings.values() for r in f.ranges]
+    bands += [b for limit in a.limits.values() for b in limit.bands]
+    if any(b.min_age_days is not None or b.max_age_days is not None for b in bands):
+        read.add("age")
+    if any(b.min_birth_weight_g is not None or b.max_birth_weight_g is not None for b in bands):
+        read.add("birth_weight")
+    return read
+
+
+def _check_findings_used(a: Algorithm) -> Iterator[str]:
+    """A finding that the algorithm asks for must change something: an unread answer is a
+    question the user answers for nothing, or a value the reasoning silently ignores."""
+    read = _findings_read(a)
+    for node in a.nodes:
+        for key in asks_of(node):
+            if key in a.findings and key not in read:
+                yield (
+                    f"node {node.id}: asks: {key} is asked but no decision, clue or "
+                    "diagnosis reads it"
+                )
+        if isinstance(node, ResultNode):
+            for i, obtain in enumerate(node.obtain):
+                for key in obtain.findings:
+                    if key not in a.findings:
+                        yield f"node {node.id}: obtain.{i}.findings: unknown finding {key!r}"
 
 
 def _targets(node: Any) -> list[str]:
@@ -297,7 +343,5 @@ def _check_graph(a: Algorithm) -> Iterator[str]:
     for nid in nodes:
         if nid not in state:
             yield f"node {nid}: not reachable from start {a.start!r}"
-    used = {dx for n in a.nodes if isinstance(n, ResultNode) for dx in n.candidates}
-    for dx_id, dx in a.diagnoses.items():
-        if dx_id not in used and dx.context is None:
-            yield f"diagnosis {dx_id}: no result lists it and it has no context clue"
+    # Every diagnosis is reachable: each has a key clue (checked above), and a diagnosis whose
+    # key finding is present joins the differential wherever the walk ends.

@@ -292,25 +292,38 @@ class Dose(Strict):
     source: Id
 
 
+class Caution(Strict):
+    """A safety point with the sources that state it."""
+
+    text: str
+    sources: list[Id] = Field(min_length=1)
+
+
 class ActionNode(NodeBase):
     """Steps to carry out and acknowledge (for example emergency care) before going on."""
 
     kind: Literal["action"]
     severity: Literal["emergency", "info"] = "info"
     steps: list[str] = Field(min_length=1)
+    cautions: list[Caution] = []
     doses: list[Dose] = []
     acknowledge: FindingKey
     next: Id
 
 
 class Obtain(Strict):
+    """A test to obtain next, and the findings it would give (it is not offered once they are
+    all known)."""
+
     test: str
     meaning: str
+    findings: list[FindingKey] = Field(min_length=1)
 
 
 class ResultNode(NodeBase):
-    """An ordered differential. Ranking is by the findings (see `app.engine.ranking`);
-    `candidates` order only breaks ties."""
+    """Where the walk ends. The differential is ranked over the whole catalogue from every
+    finding known (see `app.engine.ranking`); `candidates` are this leaf's prior: they are
+    always shown, gain the `listed` weight, and their order breaks ties."""
 
     kind: Literal["result"]
     candidates: list[Id] = Field(min_length=1)
@@ -329,8 +342,14 @@ Node = Annotated[
 
 
 class Clue(Strict):
+    """A finding that points to a diagnosis. `key`: a defining finding (when present, the
+    diagnosis joins the differential wherever the walk ends; when known to be absent, it counts
+    against). `support`: a clue that adds weight. `prior`: a background likelihood such as an
+    age band, which weighs least."""
+
     when: Condition
     label: str
+    weight: Literal["key", "support", "prior"] = "support"
 
 
 class Diagnosis(Strict):
@@ -340,8 +359,26 @@ class Diagnosis(Strict):
     against: list[Clue] = []
     tests: list[str] = Field(min_length=1)
     sources: list[Id] = Field(min_length=1)
-    context: Condition | None = None
     excluded: Condition | None = None
+
+
+class Ranking(Strict):
+    """How evidence is weighed (see `app.engine.ranking`). A design choice, stated as data so
+    that a reviewer sees it and can change it in one place."""
+
+    key: float = Field(default=3, gt=0)
+    support: float = Field(default=1, gt=0)
+    prior: float = Field(default=0.5, gt=0)
+    against: float = Field(default=2, ge=0)
+    key_absent: float = Field(default=2, ge=0)
+    listed: float = Field(default=1, ge=0)
+    main_list: int = Field(default=8, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Ranking:
+        if not self.key > self.support > self.prior:
+            raise ValueError("weights must order key > support > prior")
+        return self
 
 
 class Limit(Strict):
@@ -376,6 +413,7 @@ class Algorithm(Strict):
     diagnoses: dict[Id, Diagnosis] = Field(min_length=1)
     nodes: list[Node] = Field(min_length=1)
     algorithm_sources: list[Id] = Field(min_length=1)
+    ranking: Ranking = Ranking()
 
     _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
     _memo: dict[str, Any] = PrivateAttr(default_factory=dict)

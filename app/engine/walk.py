@@ -12,7 +12,6 @@ typed at the start, or answers kept after changing an earlier step — is marked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,14 +21,13 @@ from app.engine.models import (
     Algorithm,
     Branch,
     DecisionNode,
-    Diagnosis,
     Fallback,
     MeasurementNode,
     QuestionNode,
     ResultNode,
 )
-from app.engine.models import Clue as DiagnosisClue
 from app.engine.models import Node as NodeModel
+from app.engine.ranking import NextTest, RankedDiagnosis, differential, next_tests
 from app.engine.values import UNKNOWN, Findings, Quantity, Value
 
 Missing = Literal["ask", "unknown"]
@@ -56,18 +54,6 @@ class TrailEntry:
 
 
 @dataclass(frozen=True)
-class RankedDiagnosis:
-    id: str
-    diagnosis: Diagnosis
-    rank: int
-    score: int
-    supports: tuple[str, ...]
-    against: tuple[str, ...]
-    open_questions: tuple[str, ...]
-    from_context: bool
-
-
-@dataclass(frozen=True)
 class Alert:
     node_id: str
     title: str
@@ -83,6 +69,7 @@ class Step:
     editing: bool = False
     differential: tuple[RankedDiagnosis, ...] = ()
     alerts: tuple[Alert, ...] = field(default=())
+    next_tests: tuple[NextTest, ...] = ()
 
     @property
     def status(self) -> Literal["question", "result"]:
@@ -129,13 +116,15 @@ def walk(
         if isinstance(node, ResultNode):
             if edit is not None:
                 raise WalkError(f"the step {edit!r} is not on this path.")
+            ranked = differential(algorithm, node, findings, patient)
             return Step(
                 algorithm,
                 findings,
                 tuple(trail),
                 node,
-                differential=rank(algorithm, node, findings, patient),
+                differential=ranked,
                 alerts=tuple(alerts),
+                next_tests=next_tests(algorithm, node, ranked, findings, patient),
             )
         if isinstance(node, DecisionNode):
             outcome = decide(algorithm, node, findings, patient)
@@ -180,13 +169,16 @@ def index(algorithm: Algorithm) -> dict[str, NodeModel]:
 def decide(
     algorithm: Algorithm, node: DecisionNode, findings: Findings, patient: Patient
 ) -> Branch | Fallback:
+    """The first branch that is true; else `unknown` if a branch could not be decided; else
+    `otherwise`. A later branch that is true is taken even when an earlier one is unknown."""
+    undecided = False
     for branch in node.branches:
         result = evaluate(algorithm, branch.when, findings, patient)
         if result is True:
             return branch
         if result is None:
-            return node.unknown
-    return node.otherwise
+            undecided = True
+    return node.unknown if undecided else node.otherwise
 
 
 def _keys_read(node: DecisionNode) -> list[str]:
@@ -203,56 +195,3 @@ def _answer(algorithm: Algorithm, key: str, value: Value | None, patient: Patien
     if isinstance(value, Quantity):
         lab_flag = flag(algorithm, key, value, patient)
     return Answer(key, value, lab_flag)
-
-
-def rank(
-    algorithm: Algorithm, node: ResultNode, findings: Findings, patient: Patient
-) -> tuple[RankedDiagnosis, ...]:
-    """Order the result's candidates, plus any diagnosis whose context clue is present, by how
-    many of their key findings are present minus how many findings argue against them. Ties keep
-    the order the result lists them in (context diagnoses after the listed ones)."""
-    ids: list[str] = list(node.candidates)
-    from_context: set[str] = set()
-    for dx_id, dx in algorithm.diagnoses.items():
-        if dx_id not in ids and dx.context is not None:
-            if evaluate(algorithm, dx.context, findings, patient) is True:
-                ids.append(dx_id)
-                from_context.add(dx_id)
-    scored = []
-    for order, dx_id in enumerate(ids):
-        dx = algorithm.diagnoses[dx_id]
-        if dx.excluded is not None and evaluate(algorithm, dx.excluded, findings, patient):
-            continue
-        supports, open_questions = _clues(algorithm, dx.supports, findings, patient)
-        against, _ = _clues(algorithm, dx.against, findings, patient)
-        scored.append(
-            (len(supports) - len(against), order, dx_id, supports, against, open_questions)
-        )
-    scored.sort(key=lambda row: (-row[0], row[1]))
-    return tuple(
-        RankedDiagnosis(
-            id=dx_id,
-            diagnosis=algorithm.diagnoses[dx_id],
-            rank=i + 1,
-            score=score,
-            supports=tuple(supports),
-            against=tuple(against),
-            open_questions=tuple(open_questions),
-            from_context=dx_id in from_context,
-        )
-        for i, (score, _, dx_id, supports, against, open_questions) in enumerate(scored)
-    )
-
-
-def _clues(
-    algorithm: Algorithm, clues: Sequence[DiagnosisClue], findings: Findings, patient: Patient
-) -> tuple[list[str], list[str]]:
-    present: list[str] = []
-    open_: list[str] = []
-    for clue in clues:
-        result = evaluate(algorithm, clue.when, findings, patient)
-        if result is True:
-            present.append(clue.label)
-        elif result is None:
-            open_.append(clue.label)
-    return present, open_
