@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: install run chromium wrk test validate lint bench clean
+.PHONY: install run chromium wrk test validate cases lint bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ test: $(STAMP) chromium
 
 validate: $(STAMP)
 	$(VENV)/bin/python -m app.validate algorithms/
+
+# Clinical accuracy on the published cases of tests/cases/ (floors kept by tests/test_cases.py).
+cases: $(STAMP)
+	$(VENV)/bin/python tests/published_cases.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
