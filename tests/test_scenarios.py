@@ -1398,3 +1398,23 @@ def test_every_result_step_is_reached_by_some_scenario() -> None:
     reached = {run().node.id for run in SCENARIOS}
     results = {n.id for n in ALGORITHM.nodes if isinstance(n, ResultNode)}
     assert not results - reached, f"results no scenario reaches: {sorted(results - reached)}"
+
+
+def test_tests_to_obtain_name_what_a_step_needed_and_never_a_known_value() -> None:
+    """Unknown magnesium always continues to PTH with magnesium among the tests to obtain
+    (AccessMedicine: both low and high magnesium blunt PTH; reference step 3); values already
+    given are never asked for again."""
+    step = workup(
+        age={"value": 9, "unit": "months"},
+        seizures=True,
+        total_calcium=mmol(1.6),
+        pth=250,
+        vitamin_d_25oh=12,
+        alkaline_phosphatase=1200,
+        phosphate=mmol(1.0),
+    )
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    asked = [k for t in step.next_tests for k in t.findings]
+    assert asked[0] == "magnesium"
+    given = {"age", "total_calcium", "pth", "vitamin_d_25oh", "alkaline_phosphatase", "phosphate"}
+    assert not given & set(asked)

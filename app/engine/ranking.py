@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.engine.conditions import Patient, evaluate, finding_tests
-from app.engine.models import Algorithm, Clue, Diagnosis, ResultNode
+from app.engine.models import Algorithm, Clue, DecisionNode, Diagnosis, ResultNode
 from app.engine.values import UNKNOWN, Findings
 
 
@@ -54,6 +54,20 @@ class NextTest:
     test: str
     meaning: str
     findings: tuple[str, ...]
+
+
+def _diagnostic_findings(algorithm: Algorithm) -> frozenset[str]:
+    """Findings that some diagnosis reads: only these are worth obtaining for the ranking (a
+    red flag changes the path, but it is not a test to obtain)."""
+    memo = algorithm.memo()
+    found = memo.get("diagnostic_findings")
+    if found is None:
+        keys: set[str] = set()
+        for dx in algorithm.diagnoses.values():
+            for clue in (*dx.supports, *dx.against):
+                keys.update(t.finding for t in finding_tests(clue.when))
+        found = memo["diagnostic_findings"] = frozenset(keys)
+    return found
 
 
 def differential(
@@ -137,10 +151,12 @@ def next_tests(
     ranked: Sequence[RankedDiagnosis],
     findings: Findings,
     patient: Patient,
+    undecided: Sequence[DecisionNode] = (),
 ) -> tuple[NextTest, ...]:
-    """The result's own tests to obtain whose findings are not all known, then every finding
-    not yet known that would decide a key clue of a likely diagnosis. Nothing already known is
-    asked for."""
+    """What to obtain next, most useful first, never a finding already known:
+    1. the result's own `obtain` entries whose findings are not all known;
+    2. the findings that a decision on the path needed but did not have (it took `unknown`);
+    3. every finding not yet known that would decide a key clue of a likely diagnosis."""
 
     def known(key: str) -> bool:
         value = findings.get(key)
@@ -148,11 +164,26 @@ def next_tests(
 
     out: list[NextTest] = []
     offered: set[str] = set()
+    diagnostic = _diagnostic_findings(algorithm)
     for obtain in node.obtain:
         missing = [k for k in obtain.findings if not known(k)]
         if missing:
             out.append(NextTest(obtain.test, obtain.meaning, tuple(missing)))
             offered.update(obtain.findings)
+    for decision in undecided:
+        for branch in decision.branches:
+            for test in finding_tests(branch.when):
+                key = test.finding
+                if known(key) or key in offered or key not in diagnostic:
+                    continue
+                offered.add(key)
+                out.append(
+                    NextTest(
+                        algorithm.findings[key].label,
+                        f"Needed at the step “{decision.title}”: {decision.unknown.label}.",
+                        (key,),
+                    )
+                )
     decides: dict[str, list[str]] = {}
     for entry in ranked:
         if not entry.likely:

@@ -124,7 +124,18 @@ def walk(
                 node,
                 differential=ranked,
                 alerts=tuple(alerts),
-                next_tests=next_tests(algorithm, node, ranked, findings, patient),
+                next_tests=next_tests(
+                    algorithm,
+                    node,
+                    ranked,
+                    findings,
+                    patient,
+                    [
+                        e.node
+                        for e in trail
+                        if isinstance(e.node, DecisionNode) and e.outcome is e.node.unknown
+                    ],
+                ),
             )
         if isinstance(node, DecisionNode):
             outcome = decide(algorithm, node, findings, patient)
