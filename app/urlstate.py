@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from app.engine.models import ActionNode, Algorithm, MeasurementNode
+from app.engine.models import ActionNode, Algorithm, MeasurementNode, QuestionNode
 from app.engine.values import (
     UNKNOWN,
     FindingError,
@@ -26,9 +26,10 @@ from app.engine.values import (
     encode_text,
     findings_from_pairs,
     findings_to_pairs,
+    format_number,
     make_quantity,
-    parse_number,
     parse_text,
+    split_number,
 )
 from app.engine.walk import asks_of, index
 
@@ -93,6 +94,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     views: list[str] = []
     edit = None
     from_node = None
+    whole: str | None = None
     units: dict[str, str] = {}
     finding_pairs: list[tuple[str, str]] = []
     for key, value in pairs:
@@ -109,6 +111,10 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             if from_node is not None:
                 raise StateError("from is given more than once.", "from")
             from_node = value
+        elif key == ALL:
+            if whole is not None or value not in ("no", UNKNOWN):
+                raise StateError("all must be given once, as no or unknown.", ALL)
+            whole = value
         elif key.startswith("unit."):
             units[key[5:]] = value
         else:
@@ -117,7 +123,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     if edit is not None and (edit not in nodes or not asks_of(nodes[edit])):
         raise StateError(f"edit: there is no step {edit[:60]!r} to change.", "edit")
     if from_node is None:
-        if units or any(k.startswith(WAS) for k, _ in finding_pairs):
+        if units or whole is not None or any(k.startswith(WAS) for k, _ in finding_pairs):
             raise StateError("a form field was given without its step form.", "unit")
         try:
             findings = findings_from_pairs(algorithm, finding_pairs)
@@ -128,7 +134,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
         return _merge_labs(algorithm, finding_pairs, units, tuple(views))
     if from_node not in nodes or not asks_of(nodes[from_node]):
         raise StateError(f"from: there is no step {from_node[:60]!r} to answer.", "from")
-    return _merge_submission(algorithm, finding_pairs, units, from_node, tuple(views))
+    return _merge_submission(algorithm, finding_pairs, units, from_node, tuple(views), whole)
 
 
 def lab_keys(algorithm: Algorithm) -> list[str]:
@@ -191,11 +197,25 @@ def _take_apart(
 
 
 def _typed_quantity(algorithm: Algorithm, key: str, text: str, units: dict[str, str]) -> Value:
-    """A lab field: empty or "unknown" is unknown, otherwise a number in its chosen unit."""
+    """A lab field: empty or "unknown" is unknown, otherwise a number with the unit typed after
+    it (`9m`, `0.8 mmol/L`) or chosen beside it. A finding that requires a unit (age) asks back
+    when neither is given, instead of reading the number in its canonical unit."""
     if text == "" or text.lower() == UNKNOWN:
         return UNKNOWN
     finding = algorithm.findings[key]
-    return make_quantity(key, finding, parse_number(key, text), units.get(key, finding.unit))
+    number, typed_unit = split_number(key, finding, text)
+    unit = typed_unit or units.get(key) or ""
+    if not unit:
+        if finding.require_unit:
+            choices = ", ".join(u for u in finding.units() if u)
+            raise FindingError(
+                key,
+                f"{finding.label}: is {format_number(number)} in {choices}? Choose the unit, "
+                f"or type it after the number ({format_number(number)}m, "
+                f"{format_number(number)}y, {format_number(number)}d).",
+            )
+        unit = finding.unit or ""
+    return make_quantity(key, finding, number, unit)
 
 
 def _merge_labs(
@@ -227,24 +247,75 @@ def _merge_submission(
     units: dict[str, str],
     node_id: str,
     views: tuple[str, ...],
+    whole: str | None = None,
 ) -> State:
     node = index(algorithm)[node_id]
     answered = asks_of(node)
-    form = _take_apart(algorithm, pairs, units, answered, node_id)
+    offered = tuple(node.offers) if isinstance(node, ActionNode) else ()
+    form = _take_apart(algorithm, pairs, units, (*answered, *offered), node_id)
+    raw = form.submission.raw
     new: Findings = {}
-    for key in answered:
-        text = form.submission.raw.get(key, "").strip()
-        try:
-            if isinstance(node, MeasurementNode):
-                new[key] = _typed_quantity(algorithm, key, text, units)
-            elif text == "":
-                if isinstance(node, ActionNode):
-                    raise FindingError(key, "confirm that you have read these steps.")
-                raise FindingError(key, "choose an answer (or 'not known').")
-            else:
-                new[key] = parse_text(key, algorithm.findings[key], text)
-        except FindingError as exc:
-            form.submission.errors[key] = exc.message
+    if isinstance(node, QuestionNode) and node.layout == "checklist":
+        _tick_list(algorithm, node, raw, whole, new, form.submission.errors)
+    elif isinstance(node, ActionNode):
+        for key in offered:
+            text = raw.get(key, "").strip()
+            if text and text.lower() != UNKNOWN:
+                try:
+                    new[key] = _typed_quantity(algorithm, key, text, units)
+                except FindingError as exc:
+                    form.submission.errors[key] = exc.message
+        ack = node.acknowledge
+        if raw.get(ack, "").strip():
+            try:
+                new[ack] = parse_text(ack, algorithm.findings[ack], raw[ack])
+            except FindingError as exc:
+                form.submission.errors[ack] = exc.message
+        elif not new and not form.submission.errors:
+            form.submission.errors[ack] = "confirm that you have read these steps."
+    else:
+        for key in answered:
+            text = raw.get(key, "").strip()
+            try:
+                if isinstance(node, MeasurementNode):
+                    new[key] = _typed_quantity(algorithm, key, text, units)
+                elif text == "":
+                    label = algorithm.findings[key].label
+                    raise FindingError(key, f"{label}: choose an answer (or 'not known').")
+                else:
+                    new[key] = parse_text(key, algorithm.findings[key], text)
+            except FindingError as exc:
+                form.submission.errors[key] = exc.message
     if form.submission.errors:
         return State(form.old, views, edit=node_id, submission=form.submission)
     return State(form.assemble(new), views)
+
+
+# A checklist form's whole-list answer: `all=no` ("None of these") or `all=unknown` (skip).
+ALL = "all"
+
+
+def _tick_list(
+    algorithm: Algorithm,
+    node: QuestionNode,
+    raw: dict[str, str],
+    whole: str | None,
+    new: Findings,
+    errors: dict[str, str],
+) -> None:
+    """Ticked boxes are yes. With at least one ticked, or "None of these", the others are no;
+    "Skip" records them all as not known. A ticked box always wins over "None of these"."""
+    ticked = {k for k in node.asks if raw.get(k, "").strip().lower() == "yes"}
+    stray = [k for k in node.asks if raw.get(k, "").strip().lower() not in ("", "yes")]
+    if stray:
+        errors[stray[0]] = f"{algorithm.findings[stray[0]].label}: a box is either ticked or not."
+        return
+    if whole == UNKNOWN:
+        new.update({k: (True if k in ticked else UNKNOWN) for k in node.asks})
+        return
+    if not ticked and whole != "no":
+        first = node.asks[0]
+        skip = " or skip this list" if node.skippable else ""
+        errors[first] = f"Tick everything that applies, or “None of these”{skip}."
+        return
+    new.update({k: k in ticked for k in node.asks})

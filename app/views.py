@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, patient_of, reference_range
+from app.engine.doses import DoseCard, Volume, dose_cards
 from app.engine.models import (
+    ActionNode,
     Algorithm,
     DecisionNode,
     Finding,
@@ -105,6 +107,41 @@ class FieldView:
 
 
 @dataclass(frozen=True)
+class VolumeView:
+    text: str  # "4.1 mL", "8.2–16.4 mL"
+    note: str = ""  # "capped at this source's maximum, 10 mL"
+
+
+@dataclass(frozen=True)
+class DoseRowView:
+    dose: object
+    volume: VolumeView | None
+
+
+@dataclass(frozen=True)
+class DoseCardView:
+    drug: str
+    rows: tuple[DoseRowView, ...]
+
+
+def volume_view(volume: Volume) -> VolumeView:
+    text = format_number(volume.low_ml)
+    if volume.high_ml is not None:
+        text += f"–{format_number(volume.high_ml)}"
+    note = ""
+    if volume.capped and volume.max_ml is not None:
+        note = f"capped at this source's maximum, {format_number(volume.max_ml)} mL"
+    return VolumeView(text + "\u00a0mL", note)
+
+
+def _card_view(card: DoseCard) -> DoseCardView:
+    return DoseCardView(
+        card.drug,
+        tuple(DoseRowView(r.dose, volume_view(r.volume) if r.volume else None) for r in card.rows),
+    )
+
+
+@dataclass(frozen=True)
 class LimitView:
     label: str
     applies: str
@@ -134,6 +171,10 @@ class StepView:
     labs_hidden: list[tuple[str, str]] = field(default_factory=list)
     labs_errors: dict[str, str] = field(default_factory=dict)
     labs_form: str = LABS_FORM
+    none_checked: bool = False  # a checklist whose every finding is "no"
+    dose_cards: list[DoseCardView] = field(default_factory=list)
+    dose_for: str = ""
+    dose_weight: str = ""
 
     @property
     def node(self):  # type: ignore[no-untyped-def]
@@ -232,7 +273,7 @@ def build(
             )
         )
     node = step.node
-    asked = asks_of(node)
+    asked: Sequence[str] = node.offers if isinstance(node, ActionNode) else asks_of(node)
     submission = state.submission
     labs_submission = submission if submission and submission.node_id == LABS_FORM else None
     step_submission = submission if submission and not labs_submission else None
@@ -253,6 +294,20 @@ def build(
     limits = []
     if isinstance(node, MeasurementNode):
         limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
+    cards: list[DoseCardView] = []
+    dose_for = dose_weight = ""
+    if isinstance(node, ActionNode) and node.doses:
+        weight = findings.get("weight")
+        kg = (
+            weight.canonical(algorithm.findings["weight"]) if isinstance(weight, Quantity) else None
+        )
+        cards = [_card_view(c) for c in dose_cards(node.doses, patient, kg)]
+        age = findings.get("age")
+        if isinstance(age, Quantity):
+            dose_for = f"for age {display(age)}"
+        if kg is not None:
+            dose_weight = f"{format_number(round(kg, 2))} kg"
+            dose_for += (" and " if dose_for else "for ") + dose_weight
     previous = step.previous
     edit_pair = [("edit", state.edit)] if state.edit else []
     back = links.extend(state_qs, [("edit", previous.node.id)]) if previous else None
@@ -276,6 +331,10 @@ def build(
         lab_fields=lab_fields,
         labs_hidden=labs_hidden,
         labs_errors=labs_submission.errors if labs_submission else {},
+        none_checked=bool(asked) and all(findings.get(k) is False for k in asked),
+        dose_cards=cards,
+        dose_for=dose_for,
+        dose_weight=dose_weight,
     )
 
 
@@ -316,7 +375,11 @@ def _field(
             text, unit = format_number(value.value), value.unit
         elif value == UNKNOWN:
             text = UNKNOWN  # shown as "unknown", so it is kept unless a value replaces it
+        if finding.require_unit and not text:
+            unit = ""  # no silent default: the unit is chosen (or typed after the number)
         units = tuple(Option(u, u or "(no unit)", u == unit) for u in finding.units())
+        if finding.require_unit:
+            units = (Option("", "choose the unit", unit == ""), *units)
         return FieldView(
             key,
             finding.label,

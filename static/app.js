@@ -33,11 +33,13 @@
     return target.isContentEditable;
   }
 
+  var GROUPS = "fieldset.field-choice, fieldset.field-checklist, .field-ack";
+
   function activeGroup(form) {
-    var groups = Array.prototype.slice.call(form.querySelectorAll("fieldset.field-choice, .field-ack"));
+    var groups = Array.prototype.slice.call(form.querySelectorAll(GROUPS));
     if (!groups.length) { return null; }
     var focused = document.activeElement && document.activeElement.closest &&
-      document.activeElement.closest("fieldset.field-choice, .field-ack");
+      document.activeElement.closest(GROUPS);
     if (focused && groups.indexOf(focused) !== -1) { return focused; }
     for (var i = 0; i < groups.length; i++) {
       if (!groups[i].querySelector("input:checked")) { return groups[i]; }
@@ -54,19 +56,24 @@
     if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
     var form = document.querySelector("#step form.step-form");
     var key = event.key;
-    if (form && /^[1-9]$/.test(key)) {
+    if (form && /^[0-9]$/.test(key)) {
       var group = activeGroup(form);
       if (!group) { return; }
       var inputs = group.querySelectorAll("input[type=radio], input[type=checkbox]");
-      var input = inputs[Number(key) - 1];
+      // "0" is "None of these" in a tick-all-that-apply list
+      var input = key === "0" ? group.querySelector("input[name=all]") : inputs[Number(key) - 1];
       if (input) {
         event.preventDefault();
         input.checked = input.type === "checkbox" ? !input.checked : true;
         input.dispatchEvent(new Event("change", { bubbles: true }));
-        var groups = Array.prototype.slice.call(form.querySelectorAll("fieldset.field-choice, .field-ack"));
-        var next = groups[groups.indexOf(group) + 1];
-        var target = next ? next.querySelector("input") : input;
-        target.focus();
+        if (group.classList.contains("field-checklist")) {
+          input.focus();  // a list takes several ticks: stay in it
+        } else {
+          var groups = Array.prototype.slice.call(form.querySelectorAll(GROUPS));
+          var next = groups[groups.indexOf(group) + 1];
+          var target = next ? next.querySelector("input") : input;
+          target.focus();
+        }
       }
       return;
     }

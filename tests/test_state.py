@@ -142,7 +142,7 @@ def test_step_form_errors_stay_on_the_step(tiny: Algorithm) -> None:
     state = parse_state(tiny, [("seizures", "no"), ("from", "patient")])
     assert state.edit == "patient"
     assert state.submission is not None
-    assert state.submission.errors == {"feeding": "choose an answer (or 'not known')."}
+    assert state.submission.errors == {"feeding": "Feeding: choose an answer (or 'not known')."}
 
 
 @pytest.mark.parametrize(

@@ -51,12 +51,12 @@ def band_for(bands: Sequence[Band], patient: Patient) -> Band | None:
     """The first band that applies to the patient. A band that needs an unknown age or birth
     weight does not apply, so a later, wider band is used instead."""
     for band in bands:
-        if _applies(band, patient):
+        if applies(band, patient):
             return band
     return None
 
 
-def _applies(band: AgeBand, patient: Patient) -> bool:
+def applies(band: AgeBand, patient: Patient) -> bool:
     checks = (
         (band.min_age_days, band.max_age_days, patient.age_days),
         (band.min_birth_weight_g, band.max_birth_weight_g, patient.birth_weight_g),

@@ -240,6 +240,18 @@ def _check_nodes(a: Algorithm) -> Iterator[str]:
                 yield f"node {node.id}: asks: {key} is not a quantity; ask it in a question"
             elif isinstance(node, ActionNode) and f.kind != "boolean":
                 yield f"node {node.id}: acknowledge: {key} must be a yes/no finding"
+        if isinstance(node, QuestionNode) and node.layout == "checklist":
+            for key in node.asks:
+                f = a.findings.get(key)
+                if f is not None and f.kind != "boolean":
+                    yield f"node {node.id}: asks: {key} is not yes/no; a checklist ticks yes/no"
+        if isinstance(node, ActionNode):
+            for key in node.offers:
+                f = a.findings.get(key)
+                if f is None:
+                    yield f"node {node.id}: offers: unknown finding {key!r}"
+                elif f.kind != "quantity":
+                    yield f"node {node.id}: offers: {key} is not a measured value"
         if isinstance(node, MeasurementNode):
             for lid in node.shows_limits:
                 if lid not in a.limits:

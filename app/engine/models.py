@@ -93,6 +93,11 @@ class Finding(Strict):
     range_note: str | None = None
     loinc: list[LoincCode] = []
     step: float | None = None
+    # Other spellings of the units (`m` and `mo` for months), accepted in forms and URLs.
+    unit_aliases: dict[str, str] = {}
+    # A number typed without a unit is asked back instead of read in the canonical unit (age:
+    # 9 could be hours, days, weeks, months or years).
+    require_unit: bool = False
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Finding:
@@ -109,6 +114,9 @@ class Finding(Strict):
             raise ValueError(
                 "only a quantity finding has units, ranges, LOINC codes or a plausible range"
             )
+        for alias, unit in self.unit_aliases.items():
+            if unit not in self.units():
+                raise ValueError(f"unit alias {alias!r} names {unit!r}, which is not a unit")
         return self
 
     def units(self) -> list[str]:
@@ -240,11 +248,15 @@ class NodeBase(Strict):
 
 
 class QuestionNode(NodeBase):
-    """Asks one or more yes/no or choice findings on one screen."""
+    """Asks one or more yes/no or choice findings on one screen. `layout: checklist` shows
+    yes/no findings as one "tick all that apply" list with "None of these" (unticked boxes are
+    "no"); `skippable` adds a button that records them all as not known."""
 
     kind: Literal["question"]
     asks: list[FindingKey] = Field(min_length=1)
     next: Id
+    layout: Literal["each", "checklist"] = "each"
+    skippable: bool = False
 
 
 class MeasurementNode(NodeBase):
@@ -280,8 +292,12 @@ class DecisionNode(NodeBase):
     unknown: Fallback
 
 
-class Dose(Strict):
-    """A dose exactly as a named source reports it; never a recommendation of the app."""
+class Dose(AgeBand):
+    """A dose exactly as a named source reports it; never a recommendation of the app.
+
+    The age band (`min_age_days`, `max_age_days`) says whom the source gives it for; the numbers
+    (`ml_per_kg_low`/`high`, `max_ml`) are the source's own, used only to show the volume for a
+    child's weight, capped at that source's maximum (`app.engine.doses`)."""
 
     drug: str
     population: str
@@ -290,6 +306,21 @@ class Dose(Strict):
     other: str | None = None
     notes: str | None = None
     source: Id
+    ml_per_kg_low: float | None = Field(default=None, gt=0)
+    ml_per_kg_high: float | None = Field(default=None, gt=0)
+    max_ml: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _per_kg_range(self) -> Dose:
+        if self.ml_per_kg_high is not None and self.ml_per_kg_low is None:
+            raise ValueError("`ml_per_kg_high` needs `ml_per_kg_low`")
+        if (
+            self.ml_per_kg_low is not None
+            and self.ml_per_kg_high is not None
+            and self.ml_per_kg_low > self.ml_per_kg_high
+        ):
+            raise ValueError("`ml_per_kg_low` is above `ml_per_kg_high`")
+        return self
 
 
 class Caution(Strict):
@@ -304,8 +335,12 @@ class ActionNode(NodeBase):
 
     kind: Literal["action"]
     severity: Literal["emergency", "info"] = "info"
-    steps: list[str] = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)  # the few actions shown first
+    more_steps: list[str] = []
     cautions: list[Caution] = []
+    # Optional values asked on the same screen (age, weight for the dose card); leaving them
+    # empty does not hold the walk.
+    offers: list[FindingKey] = []
     doses: list[Dose] = []
     acknowledge: FindingKey
     next: Id

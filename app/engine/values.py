@@ -47,14 +47,6 @@ class FindingError(ValueError):
 
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*(.*?)\s*$", re.ASCII)
-_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$", re.ASCII)
-
-
-def parse_number(key: str, text: str) -> float:
-    """A plain decimal number as typed in a form field (ASCII digits, optional point)."""
-    if not _PLAIN_NUMBER.match(text):
-        raise FindingError(key, "enter a number (digits and a decimal point), or leave it empty.")
-    return float(text)
 
 
 _UNIT_ALIASES = {"umol/l": "µmol/L", "μmol/l": "µmol/L"}
@@ -82,12 +74,28 @@ def _fold(unit: str) -> str:
 
 
 def match_unit(finding: Finding, unit: str) -> str | None:
-    """The declared spelling of `unit` if the finding accepts it (case-insensitive)."""
+    """The declared spelling of `unit` if the finding accepts it (case-insensitive), directly or
+    through one of its aliases (`m` for months)."""
     wanted = _fold(unit)
     for declared in finding.units():
         if _fold(declared) == wanted:
             return declared
+    for alias, declared in finding.unit_aliases.items():
+        if _fold(alias) == wanted:
+            return declared
     return None
+
+
+def split_number(key: str, finding: Finding, text: str) -> tuple[float, str]:
+    """A number as typed in a form field, with the unit written after it if any (`9m`,
+    `0.8 mmol/L`); the unit is returned as typed ("" if none)."""
+    match = _NUMBER.match(text)
+    if not match:
+        raise FindingError(
+            key,
+            f"{finding.label}: enter a number (digits and a decimal point), or leave it empty.",
+        )
+    return float(match.group(1)), match.group(2)
 
 
 def _units_text(finding: Finding) -> str:

@@ -216,8 +216,10 @@ READ_FORM = """() => {
     return {key: i.name, value: i.value,
             units: select ? [...select.options].map(o => o.value) : []};
   });
-  const checkboxes = [...form.querySelectorAll('input[type=checkbox]')].map(i => i.name);
-  return {radios, legends, quantities, checkboxes};
+  const checkboxes = [...form.querySelectorAll('input[type=checkbox]')]
+    .filter(i => i.name !== 'all').map(i => i.name);
+  const checklist = !!form.querySelector('fieldset.field-checklist');
+  return {radios, legends, quantities, checkboxes, checklist};
 }"""
 
 
@@ -230,6 +232,7 @@ class StepForm:
     legends: dict[str, str] = field(default_factory=dict)
     quantities: list[dict[str, Any]] = field(default_factory=list)
     checkboxes: list[str] = field(default_factory=list)
+    checklist: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -295,8 +298,9 @@ class Walker:
 
     # ---- answering
     def fill(self, form: StepForm, answers: dict[str, Answer] | None = None) -> dict[str, Answer]:
-        """Fill the form: given answers, else the first radio option, empty quantities and
-        ticked checkboxes. Returns what was entered."""
+        """Fill the form: given answers, else the first radio option and empty quantities; in a
+        "tick all that apply" list, the boxes answered "yes", else "None of these". Returns
+        what was entered."""
         answers = answers or {}
         entered: dict[str, Answer] = {}
         for key, options in form.radios.items():
@@ -314,9 +318,13 @@ class Walker:
             if unit is not None and q["units"]:
                 self.page.locator(f'form.step-form select[name="unit.{key}"]').select_option(unit)
             entered[key] = given
-        for key in form.checkboxes:
+        ticked = [k for k in form.checkboxes if answers.get(k) == "yes"]
+        for key in ticked:
             self.page.locator(f'form.step-form input[type=checkbox][name="{key}"]').check()
             entered[key] = "yes"
+        if form.checklist and not ticked:
+            self.page.locator('form.step-form input[type=checkbox][name="all"]').check()
+            entered["all"] = "no"
         return entered
 
     def submit(self) -> Response:
@@ -331,7 +339,7 @@ class Walker:
         with self.page.expect_response(
             lambda r: r.request.method == "GET" and "from=" in r.url
         ) as info:
-            self.page.locator("form.step-form button[type=submit]").click()
+            self.page.locator("form.step-form button[type=submit].primary").click()
         self.page.wait_for_selector("#walk:not([data-stale])", state="attached")
         if self.js:
             self.page.wait_for_function(
@@ -431,7 +439,7 @@ def scenario(browser: Browser, base_url: str) -> Iterator[Scenario]:
     page = context.new_page()
     walker = Walker(page, TARGET.algorithm_id, js=False)
     walker.open()
-    walker.until(lambda f: bool(f.radios))
+    walker.until(lambda f: bool(f.radios) or f.checklist)
     first_question = page.url
     lab = walker.until_lab()
     key, value = Walker.impossible_entry(lab)

@@ -152,7 +152,7 @@ def frame_step(frame: Frame) -> str:
         frame.locator(f'form.step-form input[type=checkbox][name="{key}"]').check()
     events = frame.evaluate("() => window.__events || null")
     assert events is not None, "the frame was fully reloaded: htmx did not do the swap"
-    frame.locator("form.step-form button[type=submit]").click()
+    frame.locator("form.step-form button[type=submit].primary").click()
     frame.wait_for_function(
         "n => window.__events && window.__events.settle > n", arg=events["settle"]
     )

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 HEADING = "h1#step-title"
 
 # Values typed into lab fields during the keyboard walk (the others are left empty: not done).
-TYPED = {"age": "400", "ionized_calcium": "0.8"}
+TYPED = {"age": "400d", "ionized_calcium": "0.8"}  # age: the unit typed after the number
 
 FOCUS_STYLE = """() => {
   const el = document.activeElement;
@@ -119,7 +119,7 @@ def test_keyboard_only_walk_to_a_differential_then_back_restart_and_map(page, ta
         form = page.evaluate(READ_FORM)
         assert form is not None, f"no step form at {title_of(page)!r}"
         titles.append(title_of(page))
-        groups = len(form["radios"]) + len(form["checkboxes"])
+        groups = len(form["radios"]) + int(form["checklist"])
         if groups:
             # digits: "2" (No, or the second option) in every question, "1" ticks a checkbox
             for key, options in form["radios"].items():
@@ -127,10 +127,11 @@ def test_keyboard_only_walk_to_a_differential_then_back_restart_and_map(page, ta
                 checked = page.locator(f'form.step-form input[name="{key}"]:checked')
                 expect(checked).to_have_value(options[1]["value"])
                 assert_focus_visible(page, f"after choosing {key}")
-            for key in form["checkboxes"]:
-                page.keyboard.press("1")
-                expect(page.locator(f'form.step-form input[name="{key}"]')).to_be_checked()
-                assert_focus_visible(page, f"after ticking {key}")
+            if form["checklist"]:
+                # "0" ticks "None of these"
+                page.keyboard.press("0")
+                expect(page.locator('form.step-form input[name="all"]')).to_be_checked()
+                assert_focus_visible(page, "after ticking None of these")
         for q in form["quantities"]:
             # Tab (from the heading, then field to field) to each lab field; type what is known
             for _ in range(30):
