@@ -95,6 +95,14 @@ async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) 
         return opened
     view = build(opened.algorithm, opened.step, opened.state, root_of(request))
     status = 422 if opened.state.submission else 200
+    if view.labs_errors:  # a refused labs form is shown again on its own page
+        return render(
+            request,
+            "labs_page.html",
+            {"view": view},
+            status_code=422,
+            headers={**NO_STORE, "HX-Push-Url": "false"},
+        )
     headers = dict(NO_STORE)
     if status == 422:
         headers["HX-Push-Url"] = "false"

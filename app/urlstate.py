@@ -37,6 +37,7 @@ VIEWS = ("present", "embed")
 # The "labs at hand" form: every measured finding at once, at any step. Not a node id (ids
 # cannot start with "*"), so it never collides with a step.
 LABS_FORM = "*labs"
+RECORDED = "recorded"
 MAX_PARAMS = 120
 
 
@@ -64,6 +65,9 @@ class State:
     views: tuple[str, ...] = ()
     edit: str | None = None
     submission: Submission | None = None
+    # Set once, by the redirect after the labs form, so that the next page confirms what was
+    # recorded; links and forms do not carry it on.
+    recorded: bool = False
 
     @property
     def canonical_pairs(self) -> list[tuple[str, str]]:
@@ -71,6 +75,8 @@ class State:
         if self.edit:
             pairs.append(("edit", self.edit))
         pairs.extend(("view", v) for v in self.views)
+        if self.recorded:
+            pairs.append((RECORDED, "labs"))
         return pairs
 
 
@@ -95,6 +101,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     edit = None
     from_node = None
     whole: str | None = None
+    recorded = False
     units: dict[str, str] = {}
     finding_pairs: list[tuple[str, str]] = []
     for key, value in pairs:
@@ -111,6 +118,10 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             if from_node is not None:
                 raise StateError("from is given more than once.", "from")
             from_node = value
+        elif key == RECORDED:
+            if recorded or value != "labs":
+                raise StateError("recorded can only be labs, once.", RECORDED)
+            recorded = True
         elif key == ALL:
             if whole is not None or value not in ("no", UNKNOWN):
                 raise StateError("all must be given once, as no or unknown.", ALL)
@@ -129,7 +140,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             findings = findings_from_pairs(algorithm, finding_pairs)
         except FindingError as exc:
             raise StateError(exc.message, exc.key) from None
-        return State(findings, tuple(views), edit)
+        return State(findings, tuple(views), edit, recorded=recorded)
     if from_node == LABS_FORM:
         return _merge_labs(algorithm, finding_pairs, units, tuple(views))
     if from_node not in nodes or not asks_of(nodes[from_node]):
@@ -238,7 +249,7 @@ def _merge_labs(
             form.submission.errors[key] = exc.message
     if form.submission.errors:
         return State(form.old, views, submission=form.submission)
-    return State(form.assemble(new), views)
+    return State(form.assemble(new), views, recorded=True)
 
 
 def _merge_submission(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.engine.conditions import Patient, band_for, patient_of, reference_range
+from app.engine.conditions import Patient, band_for, flag, patient_of, reference_range
 from app.engine.doses import DoseCard, Volume, dose_cards
 from app.engine.models import (
     ActionNode,
@@ -19,7 +19,7 @@ from app.engine.models import (
     Source,
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
-from app.engine.walk import Step, asks_of
+from app.engine.walk import Step, asks_of, walk
 from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string
 
 FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
@@ -172,6 +172,15 @@ class StepView:
     labs_errors: dict[str, str] = field(default_factory=dict)
     labs_form: str = LABS_FORM
     none_checked: bool = False  # a checklist whose every finding is "no"
+    # Result pages: every value given, once, with its flag; the clinical findings present; the
+    # abnormal values that no likely diagnosis accounts for.
+    progress: str = ""  # "Step 3 of about 9"
+    # After the labs form: the values recorded and the steps they answered.
+    recorded: list[AnswerView] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
+    key_values: list[AnswerView] = field(default_factory=list)
+    present_findings: list[str] = field(default_factory=list)
+    also_abnormal: list[AnswerView] = field(default_factory=list)
     dose_cards: list[DoseCardView] = field(default_factory=list)
     dose_for: str = ""
     dose_weight: str = ""
@@ -281,7 +290,7 @@ def build(
     hidden = carried_state(finding_pairs, asked)
     # "Labs at hand": every measured finding, on the first step or on its own page.
     if with_labs is None:
-        with_labs = not step.trail or labs_submission is not None
+        with_labs = labs_submission is not None
     lab_fields = (
         [
             _field(algorithm, key, findings.get(key), labs_submission, patient)
@@ -294,6 +303,44 @@ def build(
     limits = []
     if isinstance(node, MeasurementNode):
         limits = [_limit_view(algorithm, lid, patient) for lid in node.shows_limits]
+    recorded: list[AnswerView] = []
+    settled: list[str] = []
+    if state.recorded:
+        recorded = [
+            _answer_view(algorithm, k, v, flag(algorithm, k, v, patient), patient)
+            for k, v in findings.items()
+            if isinstance(v, Quantity)
+        ]
+        # Lab steps they answer, on the path as it stands (every answer not yet given unknown).
+        ahead = walk(algorithm, findings, missing="unknown")
+        settled = [
+            e.node.title
+            for e in ahead.trail
+            if isinstance(e.node, MeasurementNode)
+            and any(isinstance(findings.get(k), Quantity) for k in e.node.asks)
+        ]
+    progress = ""
+    if step.status == "question" and not step.editing:
+        progress = _progress(algorithm, step)
+    key_values: list[AnswerView] = []
+    present_labels: list[str] = []
+    also_abnormal: list[AnswerView] = []
+    if step.status == "result":
+        # Accounted for: read by a likely diagnosis, or by a decision of the path itself (the
+        # calcium that defines the problem, the PTH and phosphate that chose the branch).
+        cited = {k for d in step.differential if d.likely for k in d.cites}
+        cited.update(
+            a.key for e in step.trail if isinstance(e.node, DecisionNode) for a in e.answers
+        )
+        for key, value in findings.items():
+            if isinstance(value, Quantity):
+                lab_flag = flag(algorithm, key, value, patient)
+                view = _answer_view(algorithm, key, value, lab_flag, patient)
+                key_values.append(view)
+                if lab_flag in ("low", "high") and key not in cited:
+                    also_abnormal.append(view)
+            elif value is True and key in _clinical(algorithm):
+                present_labels.append(algorithm.findings[key].label)
     cards: list[DoseCardView] = []
     dose_for = dose_weight = ""
     if isinstance(node, ActionNode) and node.doses:
@@ -332,10 +379,38 @@ def build(
         labs_hidden=labs_hidden,
         labs_errors=labs_submission.errors if labs_submission else {},
         none_checked=bool(asked) and all(findings.get(k) is False for k in asked),
+        progress=progress,
+        recorded=recorded,
+        settled=settled,
+        key_values=key_values,
+        present_findings=present_labels,
+        also_abnormal=also_abnormal,
         dose_cards=cards,
         dose_for=dose_for,
         dose_weight=dose_weight,
     )
+
+
+def _progress(algorithm: Algorithm, step: Step) -> str:
+    """ "Step n of about m": the steps answered, this one, and those the walk would still ask if
+    every answer from here on were "not known" (the path can change with the answers)."""
+    done = sum(1 for e in step.trail if not isinstance(e.node, DecisionNode))
+    ahead = walk(algorithm, step.findings, missing="unknown")
+    asking = [e.node.id for e in ahead.trail if not isinstance(e.node, DecisionNode)]
+    remaining = len(asking) - asking.index(step.node.id) - 1 if step.node.id in asking else 0
+    return f"Step {done + 1} of about {done + 1 + remaining + 1}"
+
+
+def _clinical(algorithm: Algorithm) -> frozenset[str]:
+    """Yes/no findings that describe the patient (not acknowledgements of a step)."""
+    memo = algorithm.memo()
+    found = memo.get("clinical_findings")
+    if found is None:
+        acks = {n.acknowledge for n in algorithm.nodes if isinstance(n, ActionNode)}
+        found = memo["clinical_findings"] = frozenset(
+            k for k, f in algorithm.findings.items() if f.kind == "boolean" and k not in acks
+        )
+    return found
 
 
 def carried_state(pairs: list[tuple[str, str]], fields: Sequence[str]) -> list[tuple[str, str]]:

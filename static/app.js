@@ -6,9 +6,13 @@
 
   // After htmx swaps in a new step, move focus to its heading so screen-reader and keyboard
   // users start at the new step.
+  // A form shown again with errors puts its error summary first.
+  function focusStart() {
+    var target = document.querySelector(".error-summary") || stepTitle();
+    if (target) { target.focus(); }
+  }
   document.addEventListener("htmx:after:settle", function () {
-    var heading = stepTitle();
-    if (heading) { heading.focus(); }
+    focusStart();
     reveal();
   });
 
@@ -88,13 +92,13 @@
     else if (key === "m" || key === "M") { follow("a.map-open"); }
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", reveal);
-  } else {
+  function loaded() {
     reveal();
+    if (document.querySelector(".error-summary")) { focusStart(); }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", loaded);
+  } else {
+    loaded();
   }
 })();
-// Printing: open every collapsed section so the summary carries all sources.
-window.addEventListener("beforeprint", function () {
-  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
-});

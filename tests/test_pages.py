@@ -147,14 +147,21 @@ def test_map_shows_the_whole_tree_with_the_current_path(tiny_client: TestClient)
 
 def test_labs_at_hand_answer_the_steps_they_settle(tiny_client: TestClient) -> None:
     first = tiny_client.get("/algorithms/tiny")
-    assert 'name="from" value="*labs"' in first.text
-    assert 'id="lab-input-magnesium"' in first.text
+    assert 'href="/algorithms/tiny/labs">I have lab results</a>' in first.text
+    labs = tiny_client.get("/algorithms/tiny/labs")
+    assert 'name="from" value="*labs"' in labs.text
+    assert 'id="lab-input-magnesium"' in labs.text
     r = tiny_client.get(
         "/algorithms/tiny?from=*labs&age=2&unit.age=months&magnesium=0.8&unit.magnesium=mg/dL",
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert r.headers["location"] == "/algorithms/tiny?age=2months&magnesium=0.8mg/dL"
+    assert r.headers["location"] == "/algorithms/tiny?age=2months&magnesium=0.8mg/dL&recorded=labs"
+    confirmed = tiny_client.get(r.headers["location"])
+    assert "2 values recorded:" in confirmed.text
+    assert "low for age" in confirmed.text  # 0.8 mg/dL = 0.33 mmol/L, flagged
+    assert "They answer: Labs." in confirmed.text
+    assert "recorded=labs" not in confirmed.text.split('id="step"')[1]  # links do not carry it
     done = tiny_client.get(
         "/algorithms/tiny?age=2months&magnesium=0.8mg/dL&seizures=no&feeding=breast"
     )
@@ -165,9 +172,11 @@ def test_labs_at_hand_answer_the_steps_they_settle(tiny_client: TestClient) -> N
 def test_labs_at_hand_refuse_impossible_values_and_keep_the_walk(tiny_client: TestClient) -> None:
     r = tiny_client.get("/algorithms/tiny?seizures=no&from=*labs&magnesium=9&unit.magnesium=mmol/L")
     assert r.status_code == 422
-    assert '<details class="labs-at-hand" id="labs-at-hand" open>' in r.text
+    assert '<h1 id="step-title" tabindex="-1">Lab results you already have</h1>' in r.text
+    summary = r.text.index('class="error-summary"')
+    assert summary < r.text.index('id="lab-input-magnesium"')  # the summary comes first
     assert "9 looks like a value in mg/dL" in r.text
-    assert '<h1 id="step-title" tabindex="-1">Feeding</h1>' in r.text  # still at the same step
+    assert "Current step: <strong>Feeding</strong>" in r.text  # the walk stays where it was
 
 
 def test_labs_page_mid_walk_keeps_the_walk(tiny_client: TestClient) -> None:

@@ -40,6 +40,7 @@ class RankedDiagnosis:
     open_questions: tuple[str, ...]  # key findings and clues not yet known
     listed: bool  # the result where the walk ended lists it
     likely: bool  # in the main list (the first `main_list` entries)
+    cites: frozenset[str] = frozenset()  # findings read by its clues that are present
 
     @property
     def points_to(self) -> tuple[str, ...]:
@@ -87,6 +88,15 @@ def differential(
         listed = dx_id in listed_order
         if not listed and not key:
             continue
+        cites = frozenset(
+            t.finding
+            for clue in (*dx.supports, *dx.against)
+            if clue.label in key
+            or clue.label in supports
+            or clue.label in priors
+            or clue.label in against
+            for t in finding_tests(clue.when)
+        )
         score = (
             weights.key * len(key)
             + weights.support * len(supports)
@@ -109,6 +119,7 @@ def differential(
             open_questions=tuple(open_key + open_support),
             listed=listed,
             likely=False,
+            cites=cites,
         )
         rows.append((score, tie, entry))
     rows.sort(key=lambda row: (-row[0], row[1]))
