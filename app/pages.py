@@ -19,7 +19,7 @@ from app.engine.models import Algorithm
 from app.engine.walk import Step, WalkError, walk
 from app.rendering import render
 from app.treemap import build_map
-from app.urlstate import State, StateError, parse_state, query_string
+from app.urlstate import VIEWS, State, StateError, parse_state, query_string
 from app.views import build
 
 router = APIRouter()
@@ -166,15 +166,28 @@ def error_page(
     bad_key: str | None = None,
     pairs: list[tuple[str, str]] | None = None,
 ) -> Response:
+    # Presentation and embed modes survive an error page and its links.
+    views = tuple(
+        dict.fromkeys(
+            v for k, v in request.query_params.multi_items() if k == "view" and v in VIEWS
+        )
+    )
+    view_qs = query_string([("view", v) for v in views])
     without = None
     if algorithm_id and pairs is not None and bad_key:
         kept = [
             (k, v) for k, v in pairs if k != bad_key and not k.startswith("unit.") and k != "from"
         ]
+        if bad_key != "view":
+            kept = [(k, v) for k, v in kept if k != "view"] + [("view", v) for v in views]
         if kept != pairs:
             base = f"{root_of(request)}/algorithms/{algorithm_id}"
             without = f"{base}?{query_string(kept)}" if kept else base
-    restart = f"{root_of(request)}/algorithms/{algorithm_id}" if algorithm_id else None
+    restart = None
+    if algorithm_id:
+        restart = f"{root_of(request)}/algorithms/{algorithm_id}" + (
+            f"?{view_qs}" if view_qs else ""
+        )
     return render(
         request,
         "error.html",
@@ -184,6 +197,7 @@ def error_page(
             "restart_url": restart,
             "without_url": without,
             "bad_key": bad_key,
+            "views": views,
         },
         status_code=status,
         headers={**NO_STORE, "HX-Push-Url": "false"},

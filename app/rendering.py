@@ -82,7 +82,11 @@ def render(
     def static(name: str) -> str:
         return f"{root}/static/{name}?v={asset_version(name)}"
 
-    html = environment.get_template(template).render({"root": root, "static": static, **context})
+    catalog = getattr(request.app.state, "catalog", None)
+    origins = " ".join(catalog.settings.frame_ancestors) if catalog is not None else ""
+    html = environment.get_template(template).render(
+        {"root": root, "static": static, "parent_origins": origins, **context}
+    )
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["Vary"] = VARY
     return response

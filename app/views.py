@@ -162,6 +162,7 @@ class StepView:
     restart_url: str
     back_url: str | None
     self_url: str
+    open_url: str  # this step outside the frame (embed mode off)
     present_url: str
     map_url: str
     labs_url: str
@@ -370,6 +371,9 @@ def build(
         restart_url=links.extend("", []),
         back_url=back,
         self_url=links.extend(state_qs, edit_pair),
+        open_url=links.toggle(state_qs, edit_pair, "embed")
+        if "embed" in state.views
+        else links.extend(state_qs, edit_pair),
         present_url=links.toggle(state_qs, edit_pair, "present"),
         labs_url=links.extend(state_qs, edit_pair, page="labs"),
         map_url=links.extend(state_qs, edit_pair, page="map"),

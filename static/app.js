@@ -18,12 +18,44 @@
 
   // Things that only work with JavaScript are hidden in the HTML and shown here.
   function reveal() {
-    document.querySelectorAll(".keys, .print-button").forEach(function (el) { el.hidden = false; });
+    document.querySelectorAll(".keys, .print-button, .copy-link").forEach(function (el) {
+      el.hidden = false;
+    });
   }
+
+  // In an intranet frame: tell the host page our height, only at the origins allowed to frame
+  // us (WORKUP_FRAME_ANCESTORS); postMessage delivers nothing to any other origin.
+  var origins = (document.body.getAttribute("data-parent-origins") || "").split(/\s+/)
+    .filter(function (o) { return /^https?:\/\//.test(o); });
+  var lastHeight = 0;
+  function postHeight() {
+    if (window.parent === window || !origins.length) { return; }
+    var height = Math.ceil(document.documentElement.scrollHeight);
+    if (height === lastHeight) { return; }
+    lastHeight = height;
+    origins.forEach(function (origin) {
+      window.parent.postMessage({ type: "hypocalcemia-workup:height", height: height }, origin);
+    });
+  }
+  if (window.ResizeObserver) { new ResizeObserver(postHeight).observe(document.body); }
+  document.addEventListener("htmx:after:settle", postHeight);
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".print-button");
     if (button) { window.print(); }
+    var copy = event.target.closest && event.target.closest(".copy-link");
+    if (copy) {
+      var url = new URL(copy.getAttribute("data-url"), window.location.href).href;
+      var status = copy.parentNode.querySelector(".copy-status");
+      var done = function (text) { if (status) { status.textContent = text; } };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).then(
+          function () { done("Link copied."); },
+          function () { done("Copy this link: " + url); });
+      } else {
+        done("Copy this link: " + url);
+      }
+    }
   });
 
   function typing(target) {
@@ -56,10 +88,19 @@
     if (link) { link.click(); }
   }
 
+  var restartArmed = 0;
+
   document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var form = document.querySelector("#step form.step-form");
     var key = event.key;
+    // Enter on a unit choice submits the step, as it does in the number beside it.
+    if (key === "Enter" && event.target.tagName === "SELECT" && event.target.form) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+      return;
+    }
+    if (typing(event.target)) { return; }
     if (form && /^[0-9]$/.test(key)) {
       var group = activeGroup(form);
       if (!group) { return; }
@@ -88,7 +129,19 @@
       return;
     }
     if (key === "b" || key === "B") { follow("a.back-link"); }
-    else if (key === "r" || key === "R") { follow("a.restart-link"); }
+    else if (key === "r" || key === "R") {
+      // Starting again drops every answer: ask first (R again within 4 s confirms).
+      var note = document.querySelector(".restart-confirm");
+      if (Date.now() - restartArmed < 4000) {
+        restartArmed = 0;
+        follow("a.restart-link");
+      } else if (note) {
+        restartArmed = Date.now();
+        note.hidden = false;
+        note.textContent = "Start again and clear every answer? Press R again to confirm.";
+        window.setTimeout(function () { note.hidden = true; }, 4000);
+      }
+    }
     else if (key === "m" || key === "M") { follow("a.map-open"); }
   });
 

@@ -67,6 +67,9 @@ def host_page(request: StarletteRequest) -> HTMLResponse:
     src = html.escape(request.query_params["src"])
     return HTMLResponse(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Intranet</title>"
+        "<script>window.__heights = []; window.addEventListener('message', function (e) {"
+        " if (e.data && e.data.type === 'hypocalcemia-workup:height') {"
+        " window.__heights.push([e.origin, e.data.height]); } });</script>"
         "</head><body><h1>Ward intranet</h1>"
         f"<iframe title='Hypocalcemia workup' src='{src}' width='1000' height='800' "
         "sandbox='allow-forms allow-scripts allow-same-origin'></iframe></body></html>"
@@ -375,3 +378,46 @@ def test_a_walk_sets_no_cookies_stores_nothing_and_stays_on_the_origin(
     assert stored == [0, 0], f"something was stored in the browser: {stored}"
     elsewhere = [u for u in requests if not u.startswith(f"{base_url}/")]
     assert not elsewhere, f"requests left the app's origin: {elsewhere}"
+
+
+# --------------------------------------------------------------------------- the frame's own tools
+
+
+def test_the_frame_reports_its_height_to_the_allowed_host_only(new_page, hosts, framable):
+    page = new_page()
+    open_host(page, hosts.allowed, embed_url(framable))
+    frame = app_frame(page)
+    frame_ready(frame)
+    page.wait_for_function("() => window.__heights.length > 0")
+    origin, height = page.evaluate("() => window.__heights[0]")
+    assert origin == framable, "the message must come from the app's origin"
+    assert height > 300
+    # A host may size the frame to that height: then the frame has no scrollbar of its own.
+    page.evaluate(
+        "h => { document.querySelector('iframe').style.height = h + 'px'; }",
+        page.evaluate("() => window.__heights[window.__heights.length - 1][1]"),
+    )
+    overflow = frame.evaluate(
+        "() => document.documentElement.scrollHeight - document.documentElement.clientHeight"
+    )
+    assert overflow <= 1, f"the frame still scrolls by {overflow}px"
+
+
+def test_the_frame_offers_a_new_tab_and_a_copy_of_the_link(new_page, hosts, framable):
+    page = new_page()
+    open_host(page, hosts.allowed, embed_url(framable) + "&seizures=no")
+    inside = page.frame_locator("iframe")
+    tab = inside.get_by_role("link", name="Open in a new tab")
+    expect(tab).to_have_attribute("target", "_blank")
+    href = tab.get_attribute("href") or ""
+    assert "view=embed" not in href and "seizures=no" in href
+    expect(inside.get_by_role("button", name="Copy link to this step")).to_be_visible()
+
+
+def test_an_error_page_keeps_embed_mode(new_page, framable):
+    page = new_page()
+    page.goto(f"{framable}/algorithms/{TARGET.algorithm_id}?view=embed&magnesium=banana")
+    expect(page.locator("body")).to_have_class(re.compile(r"\bembed\b"))
+    expect(page.locator("header.site-header")).to_have_count(0)
+    for link in page.locator(".error-page a[href*='/algorithms/']").all():
+        assert "view=embed" in (link.get_attribute("href") or "")

@@ -166,7 +166,10 @@ def test_keyboard_only_walk_to_a_differential_then_back_restart_and_map(page, ta
     expect(page.locator(HEADING)).to_have_text(titles[-1])
     expect(page.locator(HEADING)).to_be_focused()
 
-    # r: start again
+    # r asks first; a second r within a few seconds starts again
+    page.keyboard.press("r")
+    expect(page.locator(".restart-confirm")).to_contain_text("Press R again")
+    expect(page.locator(HEADING)).to_have_text(titles[-1])  # nothing lost yet
     swap_by_key(page, "r")
     expect(page.locator(HEADING)).to_have_text(first_title)
     expect(page.locator("aside.trail .empty")).to_be_visible()

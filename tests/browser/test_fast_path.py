@@ -1,0 +1,187 @@
+"""The 3 a.m. path in a real browser, as a resident would use it: on a 360x740 phone and at
+1280 px, with JavaScript on and off.
+
+Each test follows the visible controls (labels and buttons), not URLs, except where it needs a
+known state to start from.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import TARGET
+
+pytestmark = pytest.mark.browser
+
+HEADING = "h1#step-title"
+PHONE = {"width": 360, "height": 740}
+WALK = f"/algorithms/{TARGET.algorithm_id}"
+
+
+def no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
+
+
+def continue_(page: Page) -> None:
+    with page.expect_navigation():
+        page.locator("form.step-form button.primary").click()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_two_clicks_from_the_start_page_show_the_three_emergency_actions_on_a_phone(
+    new_page, js: bool
+) -> None:
+    page = new_page(**PHONE, java_script_enabled=js)
+    page.goto(WALK)
+    clicks = 0
+    page.get_by_label("Seizures").check()
+    clicks += 1
+    if js:
+        page.locator("form.step-form button.primary").click()
+        expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
+    else:
+        continue_(page)
+    clicks += 1
+    assert clicks == 2
+    actions = page.locator("ol.action-steps > li")
+    expect(actions).to_have_count(3)
+    texts = actions.all_inner_texts()
+    assert "monitor" in texts[0] and "IV access" in texts[0]
+    assert "calcium gluconate" in texts[1] and "ECG" in texts[1]
+    assert "magnesium" in texts[2].lower()
+    bottom = actions.nth(2).evaluate("el => el.getBoundingClientRect().bottom")
+    assert bottom <= PHONE["height"], f"the third action ends at {bottom}px, below the first screen"
+    no_sideways_scroll(page)
+
+
+def test_age_and_weight_give_each_source_s_volume_for_this_child(new_page) -> None:
+    page = new_page(**PHONE)
+    page.goto(WALK)
+    page.get_by_label("Seizures").check()
+    page.locator("form.step-form button.primary").click()
+    expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
+    page.get_by_label("Age", exact=True).fill("9m")
+    page.get_by_label("Weight", exact=True).fill("8.2")
+    page.get_by_role("button", name="Show doses for this child").click()
+    cards = page.locator(".dose-card")
+    expect(cards.first).to_contain_text("4.1\u00a0mL")  # 0.5 mL/kg x 8.2 kg
+    expect(page.locator(".dose-cards h2")).to_contain_text("9 months")
+    expect(page.locator(".dose-cards")).to_contain_text("capped at this source's maximum, 10 mL")
+    expect(page.locator(".dose-cards")).not_to_contain_text("Neonates (bolus)")  # not for 9 months
+    expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))  # still on the step
+    for number in page.locator(".dose-main .num").all():
+        lines = number.evaluate(
+            "el => { const r = el.getClientRects(); return new Set([...r].map(x => x.top)).size; }"
+        )
+        assert lines == 1, f"{number.inner_text()!r} breaks across lines"
+    no_sideways_scroll(page)
+    page.get_by_role("button", name=re.compile("continue the workup")).click()
+    expect(page.locator(HEADING)).not_to_have_text(re.compile("Emergency"))
+
+
+def test_an_age_typed_without_its_unit_is_asked_back(new_page) -> None:
+    page = new_page()
+    flags = "seizures=no&laryngospasm=no&tetany=no&apnea=no&arrhythmia_or_long_qt=no"
+    page.goto(f"{WALK}?{flags}&heart_failure=no&jitteriness=no&paresthesia=yes")
+    expect(page.locator(HEADING)).to_have_text("Age")
+    age = page.get_by_role("textbox", name="Age")
+    age.fill("9")
+    age.press("Enter")
+    error = page.locator(".field-error")
+    expect(error).to_contain_text("months")
+    expect(page.locator(".error-summary")).to_be_focused()
+    page.get_by_label("Unit of age").select_option("months")
+    page.get_by_label("Unit of age").press("Enter")  # Enter submits from the unit choice too
+    expect(page.locator(HEADING)).not_to_have_text("Age")
+    assert "age=9months" in page.url
+
+
+def test_labs_first_confirm_what_they_recorded_and_settle(new_page) -> None:
+    page = new_page(**PHONE)
+    page.goto(WALK)
+    link = page.get_by_role("link", name="I have lab results")
+    expect(link).to_be_in_viewport()
+    link.click()
+    expect(page.locator(HEADING)).to_have_text("Lab results you already have")
+    page.locator("#lab-input-age").fill("9m")
+    page.locator("#lab-input-total_calcium").fill("1.6")
+    page.locator("#lab-input-magnesium").fill("0.8")
+    page.locator("#lab-input-pth").fill("250")
+    page.locator("#lab-input-magnesium").press("Enter")
+    status = page.locator(".recorded")
+    expect(status).to_contain_text("4 values recorded")
+    expect(status).to_contain_text("low for age")
+    expect(status).to_contain_text("Magnesium")  # the magnesium step is among those answered
+    expect(page.locator(HEADING)).to_have_text("Red flags")
+    expect(page.locator(".progress")).to_have_text(re.compile(r"Step 1 of about \d+"))
+
+
+def test_a_refused_lab_value_puts_the_summary_first_and_names_the_field(new_page) -> None:
+    page = new_page()
+    page.goto(f"{WALK}/labs")
+    page.locator("#lab-input-magnesium").fill("9")
+    page.locator("#lab-input-magnesium").press("Enter")
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("magnesium")
+    top = summary.evaluate("el => el.getBoundingClientRect().top")
+    assert top < page.viewport_size["height"], "the error summary is below the first screen"
+
+
+def test_the_result_puts_the_findings_first_and_prints_on_two_pages(new_page) -> None:
+    page = new_page()
+    query = (
+        "seizures=yes&emergency_steps_reviewed=yes&age=9months&total_calcium=1.6mmol/L"
+        "&magnesium=0.8mmol/L&pth=250pg/mL&phosphate=1mmol/L&vitamin_d_25oh=12nmol/L"
+        "&alkaline_phosphatase=1200U/L&rickets_signs=yes"
+    )
+    response = page.request.post(
+        f"/api/algorithms/{TARGET.algorithm_id}/walk",
+        data={
+            "findings": dict(
+                (k, {"yes": True}.get(v, v)) for k, v in (p.split("=") for p in query.split("&"))
+            )
+            | {
+                "age": {"value": 9, "unit": "months"},
+                "total_calcium": {"value": 1.6, "unit": "mmol/L"},
+                "magnesium": {"value": 0.8, "unit": "mmol/L"},
+                "pth": 250,
+                "phosphate": {"value": 1.0, "unit": "mmol/L"},
+                "vitamin_d_25oh": 12,
+                "alkaline_phosphatase": 1200,
+            },
+            "missing": "unknown",
+        },
+    )
+    page.goto(response.json()["url"])
+    findings = page.locator(".key-findings")
+    expect(findings).to_contain_text("25-OH vitamin D")
+    expect(findings).to_contain_text("1200 U/L")
+    for value in ("1.6 mmol/L", "250 pg/mL", "12 nmol/L", "1200 U/L"):
+        expect(findings).to_contain_text(value)
+    order = page.evaluate(
+        "() => ['.key-findings', 'ol.differential', '.obtain']"
+        ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+    )
+    assert order == sorted(order), "findings, then diagnoses, then tests to obtain"
+    expect(page.locator("ol.differential > li.diagnosis").first).to_contain_text(
+        "vitamin D deficiency"
+    )
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 2, f"the summary prints on {pages} A4 pages"
+    page.emulate_media(media="print")
+    expect(page.locator(".ranking-note").first).to_be_hidden()  # no on-screen instructions
+    expect(page.locator(".key-findings")).to_be_visible()
+
+
+def test_the_phone_result_and_steps_never_scroll_sideways(new_page) -> None:
+    page = new_page(**PHONE)
+    page.goto(WALK)
+    no_sideways_scroll(page)
+    page.goto(f"{WALK}/labs")
+    no_sideways_scroll(page)
