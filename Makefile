@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: install run chromium wrk test validate cases lint bench clean
+.PHONY: install run chromium wrk test validate cases ux lint bench clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ validate: $(STAMP)
 # Clinical accuracy on the published cases of tests/cases/ (floors kept by tests/test_cases.py).
 cases: $(STAMP)
 	$(VENV)/bin/python tests/published_cases.py
+
+# The 3 a.m. case walked by the visible controls in Chromium: clicks, screens, words (desktop, phone).
+ux: $(STAMP) chromium
+	$(VENV)/bin/python bench/ux.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

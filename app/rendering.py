@@ -35,17 +35,19 @@ def asset_version(name: str) -> str:
     return digest[:12]
 
 
-_fragments: dict[tuple[str, str, str], Markup] = {}
+_fragments: dict[tuple[str, str, str, bool], Markup] = {}
 
 
-def rationale(algorithm: Algorithm, node: NodeBase) -> Markup:
+def rationale(algorithm: Algorithm, node: NodeBase, open_all: bool = False) -> Markup:
     """A step's rationale, disagreements and sources: the same for every patient, so rendered
-    once per step and reused (it holds nothing from the request)."""
-    key = (algorithm.id, algorithm.version, node.id)
+    once per step (and per mode) and reused (it holds nothing from the request). At the
+    bedside the disagreements sit behind a disclosure; a projected class (`open_all`) sees
+    them open."""
+    key = (algorithm.id, algorithm.version, node.id, open_all)
     html = _fragments.get(key)
     if html is None:
         template = environment.get_template("rationale.html")
-        html = Markup(template.render(node=node, sources=algorithm.sources))
+        html = Markup(template.render(node=node, sources=algorithm.sources, open_all=open_all))
         _fragments[key] = html
     return html
 

@@ -172,7 +172,6 @@ class StepView:
     labs_hidden: list[tuple[str, str]] = field(default_factory=list)
     labs_errors: dict[str, str] = field(default_factory=dict)
     labs_form: str = LABS_FORM
-    none_checked: bool = False  # a checklist whose every finding is "no"
     # Result pages: every value given, once, with its flag; the clinical findings present; the
     # abnormal values that no likely diagnosis accounts for.
     progress: str = ""  # "Step 3 of about 9"
@@ -382,7 +381,6 @@ def build(
         lab_fields=lab_fields,
         labs_hidden=labs_hidden,
         labs_errors=labs_submission.errors if labs_submission else {},
-        none_checked=bool(asked) and all(findings.get(k) is False for k in asked),
         progress=progress,
         recorded=recorded,
         settled=settled,

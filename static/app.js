@@ -105,8 +105,12 @@
       var group = activeGroup(form);
       if (!group) { return; }
       var inputs = group.querySelectorAll("input[type=radio], input[type=checkbox]");
-      // "0" is "None of these" in a tick-all-that-apply list
-      var input = key === "0" ? group.querySelector("input[name=all]") : inputs[Number(key) - 1];
+      if (key === "0") {  // "None of these": focus its button; Enter presses it
+        var none = form.querySelector("button.none-of-these");
+        if (none) { event.preventDefault(); none.focus(); }
+        return;
+      }
+      var input = inputs[Number(key) - 1];
       if (input) {
         event.preventDefault();
         input.checked = input.type === "checkbox" ? !input.checked : true;

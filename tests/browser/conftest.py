@@ -323,11 +323,10 @@ class Walker:
             self.page.locator(f'form.step-form input[type=checkbox][name="{key}"]').check()
             entered[key] = "yes"
         if form.checklist and not ticked:
-            self.page.locator('form.step-form input[type=checkbox][name="all"]').check()
-            entered["all"] = "no"
+            entered["all"] = "no"  # submitted with the "None of these" button
         return entered
 
-    def submit(self) -> Response:
+    def submit(self, button: str = "button[type=submit].primary") -> Response:
         """Press Continue and wait until the next step (or the same step with errors) is
         shown. Returns the response to the form's own request (303, or 422 on errors)."""
         settled = -1
@@ -339,7 +338,7 @@ class Walker:
         with self.page.expect_response(
             lambda r: r.request.method == "GET" and "from=" in r.url
         ) as info:
-            self.page.locator("form.step-form button[type=submit].primary").click()
+            self.page.locator(f"form.step-form {button}").click()
         self.page.wait_for_selector("#walk:not([data-stale])", state="attached")
         if self.js:
             self.page.wait_for_function(
@@ -353,8 +352,9 @@ class Walker:
         """Answer the current step; returns the form as it was, with the entries made."""
         form = self.form()
         assert form is not None, f"no step form on {self.page.url} ({self.title!r})"
-        self.fill(form, answers)
-        response = self.last_response = self.submit()
+        entered = self.fill(form, answers)
+        button = "button.none-of-these" if entered.get("all") == "no" else None
+        response = self.last_response = self.submit(button) if button else self.submit()
         assert response.status == 303, (
             f"step {form.title!r} was not accepted (HTTP {response.status}): "
             f"{self.page.locator('.field-error').all_inner_texts()}"

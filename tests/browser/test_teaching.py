@@ -128,10 +128,10 @@ def test_keyboard_only_walk_to_a_differential_then_back_restart_and_map(page, ta
                 expect(checked).to_have_value(options[1]["value"])
                 assert_focus_visible(page, f"after choosing {key}")
             if form["checklist"]:
-                # "0" ticks "None of these"
+                # "0" goes to "None of these"; Enter presses it
                 page.keyboard.press("0")
-                expect(page.locator('form.step-form input[name="all"]')).to_be_checked()
-                assert_focus_visible(page, "after ticking None of these")
+                expect(page.locator("form.step-form button.none-of-these")).to_be_focused()
+                assert_focus_visible(page, "on None of these")
         for q in form["quantities"]:
             # Tab (from the heading, then field to field) to each lab field; type what is known
             for _ in range(30):
