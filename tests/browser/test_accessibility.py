@@ -13,11 +13,19 @@ from .conftest import axe_violations
 
 pytestmark = pytest.mark.browser
 
+EMERGENCY = (
+    "/algorithms/hypocalcemia?seizures=yes&laryngospasm=no&tetany=no&apnea=no"
+    "&arrhythmia_or_long_qt=no&heart_failure=no&jitteriness=no&paresthesia=no"
+    "&age=9months&weight=8.2kg"
+)
 PAGES = {
     "start": ("/", 200),
     "first_question": (None, 200),
     "lab_error": (None, 422),
     "result": (None, 200),
+    "emergency": (EMERGENCY, 200),
+    "labs": ("/algorithms/hypocalcemia/labs", 200),
+    "labs_refused": ("/algorithms/hypocalcemia?from=*labs&magnesium=9&unit.magnesium=mmol/L", 422),
 }
 
 
