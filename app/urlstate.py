@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from app.engine.models import ActionNode, Algorithm, MeasurementNode, QuestionNode
+from app.engine.paste import read_pasted
 from app.engine.values import (
     UNKNOWN,
     FindingError,
@@ -37,6 +38,7 @@ VIEWS = ("present", "embed")
 # The "labs at hand" form: every measured finding at once, at any step. Not a node id (ids
 # cannot start with "*"), so it never collides with a step.
 LABS_FORM = "*labs"
+PASTE = "paste"
 RECORDED = "recorded"
 MAX_PARAMS = 120
 
@@ -102,6 +104,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     from_node = None
     whole: str | None = None
     recorded = False
+    pasted: str | None = None
     units: dict[str, str] = {}
     finding_pairs: list[tuple[str, str]] = []
     for key, value in pairs:
@@ -118,6 +121,10 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             if from_node is not None:
                 raise StateError("from is given more than once.", "from")
             from_node = value
+        elif key == PASTE:
+            if pasted is not None:
+                raise StateError("paste is given more than once.", PASTE)
+            pasted = value
         elif key == RECORDED:
             if recorded or value != "labs":
                 raise StateError("recorded can only be labs, once.", RECORDED)
@@ -134,7 +141,12 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     if edit is not None and (edit not in nodes or not asks_of(nodes[edit])):
         raise StateError(f"edit: there is no step {edit[:60]!r} to change.", "edit")
     if from_node is None:
-        if units or whole is not None or any(k.startswith(WAS) for k, _ in finding_pairs):
+        if (
+            units
+            or whole is not None
+            or pasted is not None
+            or any(k.startswith(WAS) for k, _ in finding_pairs)
+        ):
             raise StateError("a form field was given without its step form.", "unit")
         try:
             findings = findings_from_pairs(algorithm, finding_pairs)
@@ -142,7 +154,9 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
             raise StateError(exc.message, exc.key) from None
         return State(findings, tuple(views), edit, recorded=recorded)
     if from_node == LABS_FORM:
-        return _merge_labs(algorithm, finding_pairs, units, tuple(views))
+        return _merge_labs(algorithm, finding_pairs, units, tuple(views), pasted or "")
+    if pasted is not None:
+        raise StateError("only the labs form takes pasted results.", PASTE)
     if from_node not in nodes or not asks_of(nodes[from_node]):
         raise StateError(f"from: there is no step {from_node[:60]!r} to answer.", "from")
     return _merge_submission(algorithm, finding_pairs, units, from_node, tuple(views), whole)
@@ -234,14 +248,31 @@ def _merge_labs(
     pairs: list[tuple[str, str]],
     units: dict[str, str],
     views: tuple[str, ...],
+    pasted: str = "",
 ) -> State:
     """Labs typed at once: filled fields are added (or replace earlier values); emptied ones are
-    removed, so the walk answers every step those labs settle. A refused value leaves the rest of
-    the state as it was, so the page shown with the message is the same step."""
+    removed, so the walk answers every step those labs settle. Pasted report text adds the
+    values it names; a value typed in its field wins. A refused value leaves the rest of the
+    state as it was, so the page shown with the message is the same step."""
     form = _take_apart(algorithm, pairs, units, lab_keys(algorithm), LABS_FORM)
     new: Findings = {}
+    if pasted.strip():
+        form.submission.raw[PASTE] = pasted
+        found = read_pasted(algorithm, pasted)
+        typed = {k for k, v in form.submission.raw.items() if v.strip() and k in algorithm.findings}
+        for item in found:
+            if item.key in typed:
+                continue
+            try:
+                new[item.key] = _typed_quantity(algorithm, item.key, item.number + item.unit, {})
+            except FindingError as exc:
+                form.submission.errors[PASTE] = f"Pasted results: {exc.message}"
+        if not found:
+            form.submission.errors[PASTE] = (
+                "Pasted results: no lab value was recognised; type them in the fields below."
+            )
     for key, text in form.submission.raw.items():
-        if key.startswith("unit.") or not text.strip():
+        if key.startswith("unit.") or key == PASTE or not text.strip():
             continue
         try:
             new[key] = _typed_quantity(algorithm, key, text.strip(), units)

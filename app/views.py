@@ -171,6 +171,7 @@ class StepView:
     lab_fields: list[FieldView] = field(default_factory=list)
     labs_hidden: list[tuple[str, str]] = field(default_factory=list)
     labs_errors: dict[str, str] = field(default_factory=dict)
+    labs_paste: str = ""  # pasted text shown again when the labs form is refused
     labs_form: str = LABS_FORM
     # Result pages: every value given, once, with its flag; the clinical findings present; the
     # abnormal values that no likely diagnosis accounts for.
@@ -381,6 +382,7 @@ def build(
         lab_fields=lab_fields,
         labs_hidden=labs_hidden,
         labs_errors=labs_submission.errors if labs_submission else {},
+        labs_paste=labs_submission.raw.get("paste", "") if labs_submission else "",
         progress=progress,
         recorded=recorded,
         settled=settled,

@@ -206,3 +206,55 @@ def test_age_and_weight_on_the_emergency_step_do_not_hold_the_walk() -> None:
     assert walk(ALGORITHM, seen.findings).node.id == "patient-age"
     nothing = parse_state(ALGORITHM, [*ticked, ("from", "emergency-care")])
     assert nothing.submission is not None
+
+
+# --------------------------------------------------------------------------- pasted results
+
+
+def test_pasted_results_are_read_by_their_report_names() -> None:
+    text = (
+        "Ca 1.6 mmol/L, Mg 0.8, PO4 1.0; PTH 250 pg/mL 25(OH)D 12 nmol/L ALP 1200 CK 20000 Age 9m"
+    )
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", text), ("magnesium", "")])
+    assert state.submission is None
+    f = state.findings
+    assert f["total_calcium"] == Quantity(1.6, "mmol/L")
+    assert f["magnesium"] == Quantity(0.8, "mmol/L")  # no unit written: the canonical unit
+    assert f["pth"] == Quantity(250, "pg/mL")
+    assert f["vitamin_d_25oh"] == Quantity(12, "nmol/L")
+    assert f["alkaline_phosphatase"] == Quantity(1200, "U/L")
+    assert f["age"] == Quantity(9, "months")
+    assert "creatinine" not in f  # "CK" is not a creatinine, nor potassium
+    assert "potassium" not in f
+
+
+def test_a_value_typed_in_its_field_wins_over_the_pasted_one() -> None:
+    state = parse_state(
+        ALGORITHM,
+        [
+            ("from", "*labs"),
+            ("paste", "Mg 0.5"),
+            ("magnesium", "0.8"),
+            ("unit.magnesium", "mmol/L"),
+        ],
+    )
+    assert state.findings["magnesium"] == Quantity(0.8, "mmol/L")
+
+
+def test_a_pasted_unit_slip_is_refused_with_the_likely_unit() -> None:
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", "Calcium 9.2")])
+    assert state.submission is not None
+    assert "mg/dL" in state.submission.errors["paste"]
+
+
+def test_pasted_text_with_no_lab_value_is_refused() -> None:
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", "patient seizing, labs pending")])
+    assert state.submission is not None
+    assert "no lab value was recognised" in state.submission.errors["paste"]
+
+
+def test_paste_belongs_to_the_labs_form_only() -> None:
+    from app.urlstate import StateError
+
+    with pytest.raises(StateError):
+        parse_state(ALGORITHM, [("paste", "Mg 0.8")])

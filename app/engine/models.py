@@ -93,6 +93,8 @@ class Finding(Strict):
     range_note: str | None = None
     loinc: list[LoincCode] = []
     step: float | None = None
+    # Names used on lab reports ("Mg", "25(OH)D"), for reading pasted results.
+    names: list[str] = []
     # Other spellings of the units (`m` and `mo` for months), accepted in forms and URLs.
     unit_aliases: dict[str, str] = {}
     # A number typed without a unit is asked back instead of read in the canonical unit (age:

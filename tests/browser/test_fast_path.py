@@ -191,3 +191,15 @@ def test_the_phone_result_and_steps_never_scroll_sideways(new_page) -> None:
     no_sideways_scroll(page)
     page.goto(f"{WALK}/labs")
     no_sideways_scroll(page)
+
+
+def test_a_pasted_lab_report_is_recorded_and_confirmed(new_page) -> None:
+    page = new_page()
+    page.goto(f"{WALK}/labs")
+    page.get_by_label("Paste results (optional)").fill(
+        "Ca 1.6 mmol/L, Mg 0.8 mmol/L, PTH 250 pg/mL, 25(OH)D 12 nmol/L"
+    )
+    page.get_by_role("button", name="Use these values").click()
+    status = page.locator(".recorded")
+    expect(status).to_contain_text("4 values recorded")
+    expect(status).to_contain_text("250 pg/mL")
