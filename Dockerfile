@@ -1,5 +1,8 @@
 # Mirrors `make run`. Runtime deps only; tests, browser and dev tools stay out of the image.
-FROM python:3.11-slim
+# The base is pinned by digest (python:3.11-slim-bookworm as recorded by a public project; not
+# pulled from here: no Docker engine runs on these machines). To refresh it:
+#   docker buildx imagetools inspect python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -23,5 +26,10 @@ COPY algorithms/ algorithms/
 
 USER 10001:10001
 EXPOSE 8000
-# No access log: step URLs carry lab values in the query string.
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--proxy-headers"]
+# Proxies trusted for X-Forwarded-* (uvicorn reads FORWARDED_ALLOW_IPS): set it to the reverse
+# proxy's address when it is not on the same host.
+ENV FORWARDED_ALLOW_IPS=127.0.0.1
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+# app.serve: no access log (step URLs carry lab values), a request-header timeout.
+CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -e '.[test]'
 	touch $@
 
-# No access log: step URLs carry lab values in the query string.
+# uvicorn without its access log (step URLs carry lab values) and with a header timeout.
 run: $(STAMP)
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
+	$(VENV)/bin/python -m app.serve --host $(HOST) --port $(PORT)
 
 # System Chromium for the Playwright tests (never `playwright install`).
 # --no-install-recommends drops fonts-liberation (a Recommends of chromium), so ask for it.

@@ -6,12 +6,15 @@ Step URLs carry lab values in the query string, so uvicorn's access log is switc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("workup.access")
+CLIENT_CLOSED = 499  # nginx's code for a request the client closed
 
 
 class AccessLog:
@@ -24,6 +27,14 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
+        disconnected = False
+
+        async def watch() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -32,8 +43,13 @@ class AccessLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, watch, capture)
+        except (asyncio.CancelledError, OSError, ClientDisconnect):
+            disconnected = True
+            raise
         finally:
+            if disconnected and status == 500:
+                status = CLIENT_CLOSED  # the client left before an answer: not a server error
             elapsed = (time.perf_counter() - started) * 1000
             # The path as sent (still percent-encoded, so a newline cannot forge a log line);
             # never the query string.

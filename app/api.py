@@ -166,6 +166,19 @@ async def get_algorithm(algorithm_id: str, catalog: CatalogDep) -> dict[str, Any
     return catalog.get(algorithm_id).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+# HEAD answers as GET does (the server sends no body); kept out of the OpenAPI document, where
+# a second operation per path would only repeat the GET one.
+@router.head("/algorithms", include_in_schema=False)
+async def head_algorithms(request: Request, catalog: CatalogDep) -> JSONResponse:
+    summaries = await list_algorithms(request, catalog)
+    return JSONResponse([s.model_dump() for s in summaries])
+
+
+@router.head("/algorithms/{algorithm_id}", include_in_schema=False)
+async def head_algorithm(algorithm_id: str, catalog: CatalogDep) -> JSONResponse:
+    return JSONResponse(await get_algorithm(algorithm_id, catalog))
+
+
 @router.post("/algorithms/{algorithm_id}/walk", response_model=WalkResponse, responses=ERRORS)
 async def walk_algorithm(
     algorithm_id: str, body: WalkRequest, request: Request, catalog: CatalogDep

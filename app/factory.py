@@ -15,7 +15,7 @@ from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
 from app.limits import BodyLimit
-from app.rendering import static_dir
+from app.rendering import ResponseDebug, static_dir
 from app.security import SecurityHeaders
 from app.settings import Settings
 
@@ -46,6 +46,38 @@ class RootPath:
         await self.app(scope, receive, send)
 
 
+class TrailingSlash:
+    """`/algorithms/x/` answers with a relative redirect to `/algorithms/x`, keeping the query.
+    Starlette's own slash redirect is off: it builds an absolute URL from the Host header (a
+    forged Host would receive the lab values in the query string) and may drop to http."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            root = scope.get("root_path", "")
+            target = root + path[len(root) :].rstrip("/") if path.startswith(root) else path
+            target = target.rstrip("/") or "/"
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = target + (f"?{query}" if query else "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 308,
+                    "headers": [
+                        (b"location", location.encode("latin-1")),
+                        (b"cache-control", b"no-store"),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog.load(settings)  # refuses to start on an invalid algorithm
@@ -55,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,
         description=(
             "Walks the diagnostic workup of symptomatic hypocalcemia in infants and children. "
             "A teaching and decision-support aid: it does not replace clinical judgment."
@@ -69,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
     async def favicon() -> Response:
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
@@ -93,12 +126,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 status_code=exc.status_code,
                 headers=getattr(exc, "headers", None),
             )
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+        return pages.error_page(
+            request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)
+        )
 
+    app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_middleware(AccessLog)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
+    app.add_middleware(ResponseDebug)
     return app

@@ -75,7 +75,9 @@ def open_walk(
         state = parse_state(algorithm, pairs)
     except StateError as exc:
         return error_page(request, 400, exc.message, algorithm_id, bad_key=exc.key, pairs=pairs)
-    if state.submission is None and state.canonical_pairs != pairs:
+    if state.submission is None and (
+        state.canonical_pairs != pairs or request.url.query != query_string(state.canonical_pairs)
+    ):
         target = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"/{page}" if page else "")
         canonical = query_string(state.canonical_pairs)
         return RedirectResponse(
@@ -165,6 +167,7 @@ def error_page(
     algorithm_id: str | None = None,
     bad_key: str | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     # Presentation and embed modes survive an error page and its links.
     views = tuple(
@@ -200,5 +203,5 @@ def error_page(
             "views": views,
         },
         status_code=status,
-        headers={**NO_STORE, "HX-Push-Url": "false"},
+        headers={**(headers or {}), **NO_STORE, "HX-Push-Url": "false"},
     )

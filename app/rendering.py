@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.engine.models import Algorithm, NodeBase
 from app.settings import PROJECT_ROOT
@@ -72,6 +73,48 @@ def hx(url: str, embed: bool = False) -> Markup:
 environment.globals.update(rationale=rationale, hidden_inputs=hidden_inputs, hx=hx)
 
 
+class PageResponse(HTMLResponse):
+    """An HTML page that, under a test client, also reports its template and context (as
+    Starlette's template responses do), so that tests assert on data, not on markup order."""
+
+    def __init__(self, html: str, template: str, context: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(html, **kwargs)
+        self.template = template
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        channel = scope.get(DEBUG_CHANNEL)
+        if channel is not None:
+            channel.append({"template": self.template, "context": self.context})
+        await super().__call__(scope, receive, send)
+
+
+DEBUG_CHANNEL = "app.response.debug"
+
+
+class ResponseDebug:
+    """Outermost middleware, active only under a test client (which asks for the
+    `http.response.debug` extension): hands it the page's template and context. They travel
+    beside the middlewares (GZip drops messages it does not know), in a list on the scope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "http.response.debug" not in scope.get("extensions", {}):
+            await self.app(scope, receive, send)
+            return
+        channel: list[dict[str, Any]] = []
+        scope[DEBUG_CHANNEL] = channel
+
+        async def send_with_info(message: Message) -> None:
+            if message["type"] == "http.response.start" and channel:
+                await send({"type": "http.response.debug", "info": channel.pop()})
+            await send(message)
+
+        await self.app(scope, receive, send_with_info)
+
+
 def render(
     request: Request,
     template: str,
@@ -89,7 +132,7 @@ def render(
     html = environment.get_template(template).render(
         {"root": root, "static": static, "parent_origins": origins, **context}
     )
-    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response = PageResponse(html, template, context, status_code=status_code, headers=headers)
     response.headers["Vary"] = VARY
     return response
 

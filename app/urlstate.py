@@ -134,6 +134,8 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
                 raise StateError("all must be given once, as no or unknown.", ALL)
             whole = value
         elif key.startswith("unit."):
+            if key[5:] in units:
+                raise StateError(f"{key[:60]} is given more than once.", "unit")
             units[key[5:]] = value
         else:
             finding_pairs.append((key, value))

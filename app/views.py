@@ -207,11 +207,6 @@ class StepView:
         return "present" in self.views
 
 
-def finding_label(algorithm: Algorithm, key: str) -> str:
-    finding = algorithm.findings.get(key)
-    return finding.label if finding else key
-
-
 def range_view(algorithm: Algorithm, key: str, patient: Patient) -> RangeView | None:
     finding = algorithm.findings[key]
     band = reference_range(algorithm, key, patient)

@@ -115,11 +115,7 @@ def test_hostile_api_requests(
     r = client.post(WALK, content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text[:300]
     assert message.lower() in r.text.lower()
-    assert "<script>" not in r.text or r.headers["content-type"].startswith("application/json")
-
-
-def test_there_are_at_least_40_hostile_cases() -> None:
-    assert len(PAGES) + len(API) >= 40
+    assert r.headers["content-type"].startswith("application/json")  # never HTML from the API
 
 
 KEYS = [

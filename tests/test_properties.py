@@ -23,7 +23,8 @@ from app.engine.walk import walk
 
 ALGORITHM = load_file(Path(__file__).resolve().parents[1] / "algorithms" / "hypocalcemia.yaml")
 CATALOGUE = set(ALGORITHM.diagnoses)
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "clinical" / "diagnoses.md"
+# The shared vocabulary as published, copied into the repository (tests/fixtures/vocabulary).
+SHARED = Path(__file__).resolve().parent / "fixtures" / "vocabulary" / "diagnoses.md"
 
 
 def value_of(key: str, finding: Finding) -> st.SearchStrategy[object]:

@@ -105,6 +105,8 @@ class Finding(Strict):
     def _fields_for_kind(self) -> Finding:
         if self.kind == "choice" and not self.options:
             raise ValueError("a choice finding needs `options`")
+        if self.options and "unknown" in self.options:
+            raise ValueError("`unknown` is the answer 'not known'; it cannot be an option id")
         if self.kind != "choice" and self.options:
             raise ValueError("only a choice finding has `options`")
         if self.kind == "quantity":

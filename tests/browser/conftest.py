@@ -1,9 +1,8 @@
 """Real-browser tests: the app served by uvicorn, driven by the system Chromium (sync Playwright).
 
-The suite walks the REAL algorithm (`algorithms/hypocalcemia.yaml`) whenever that folder
-validates; until then it falls back to the small fixture `tests/fixtures/tiny.yaml` (the
-pytest header says which one is used). The walk helpers read each step's form instead of
-knowing the tree, so the same tests run against either.
+The suite walks the real algorithm (`algorithms/hypocalcemia.yaml`); an invalid one fails at
+collection. `BROWSER_TESTS_ALGORITHM=tiny` walks the small fixture instead, for work on the
+engine. The walk helpers read each step's form instead of knowing the tree.
 """
 
 from __future__ import annotations
