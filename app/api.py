@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog import Catalog, get_catalog
-from app.engine.models import DecisionNode, ResultNode
+from app.engine.models import ResultNode
 from app.engine.values import FindingError, findings_from_json, findings_to_pairs
 from app.engine.values import encode_json as json_value
 from app.engine.walk import Step, asks_of, walk
-from app.urlstate import query_string
+from app.urlstate import query_string, root_path, walk_url
 
 router = APIRouter(prefix="/api")
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
@@ -142,7 +142,7 @@ class WalkResponse(BaseModel):
 
 
 def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
+    return root_path(request.scope)
 
 
 @router.get("/algorithms", response_model=list[AlgorithmSummary])
@@ -154,7 +154,7 @@ async def list_algorithms(request: Request, catalog: CatalogDep) -> list[Algorit
             version=a.version,
             reviewed=a.reviewed,
             summary=a.summary,
-            url=f"{_root(request)}/algorithms/{a.id}",
+            url=walk_url(_root(request), a.id),
         )
         for a in catalog.algorithms.values()
     ]
@@ -265,11 +265,11 @@ def step_out(step: Step, root: str) -> WalkResponse:
     # so that the URL reopens this very step.
     effective = dict(step.findings)
     for entry in step.trail:
-        if not isinstance(entry.node, DecisionNode):
+        if not entry.node.computed:
             for answer in entry.answers:
                 effective.setdefault(answer.key, "unknown")
     qs = query_string(findings_to_pairs(effective))
-    url = f"{root}/algorithms/{algorithm.id}" + (f"?{qs}" if qs else "")
+    url = walk_url(root, algorithm.id, qs)
     return WalkResponse(
         status=step.status,
         node=node_out,

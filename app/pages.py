@@ -19,7 +19,15 @@ from app.engine.models import Algorithm
 from app.engine.walk import Step, WalkError, walk
 from app.rendering import render
 from app.treemap import build_map
-from app.urlstate import VIEWS, State, StateError, parse_state, query_string
+from app.urlstate import (
+    VIEWS,
+    State,
+    StateError,
+    parse_state,
+    query_string,
+    root_path,
+    walk_url,
+)
 from app.views import build
 
 router = APIRouter()
@@ -37,7 +45,7 @@ def html_page(path: str) -> Callable[[Endpoint], Endpoint]:
 
 
 def root_of(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
+    return root_path(request.scope)
 
 
 @html_page("/")
@@ -78,10 +86,9 @@ def open_walk(
     if state.submission is None and (
         state.canonical_pairs != pairs or request.url.query != query_string(state.canonical_pairs)
     ):
-        target = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"/{page}" if page else "")
         canonical = query_string(state.canonical_pairs)
         return RedirectResponse(
-            f"{target}?{canonical}" if canonical else target, 303, headers=NO_STORE
+            walk_url(root_of(request), algorithm_id, canonical, page), 303, headers=NO_STORE
         )
     try:
         step = walk(algorithm, state.findings, edit=state.edit)
@@ -144,7 +151,7 @@ async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> 
         return opened
     state, step = opened.state, opened.step
     qs = query_string(state.canonical_pairs)
-    back = f"{root_of(request)}/algorithms/{algorithm_id}" + (f"?{qs}" if qs else "")
+    back = walk_url(root_of(request), algorithm_id, qs)
     return render(
         request,
         "map.html",
@@ -184,13 +191,10 @@ def error_page(
         if bad_key != "view":
             kept = [(k, v) for k, v in kept if k != "view"] + [("view", v) for v in views]
         if kept != pairs:
-            base = f"{root_of(request)}/algorithms/{algorithm_id}"
-            without = f"{base}?{query_string(kept)}" if kept else base
+            without = walk_url(root_of(request), algorithm_id, query_string(kept))
     restart = None
     if algorithm_id:
-        restart = f"{root_of(request)}/algorithms/{algorithm_id}" + (
-            f"?{view_qs}" if view_qs else ""
-        )
+        restart = walk_url(root_of(request), algorithm_id, view_qs)
     return render(
         request,
         "error.html",

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.engine.models import Algorithm, NodeBase
 from app.settings import PROJECT_ROOT
+from app.urlstate import root_path
 
 TEMPLATES = PROJECT_ROOT / "templates"
 STATIC = PROJECT_ROOT / "static"
@@ -122,7 +123,7 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_path(request.scope)
 
     def static(name: str) -> str:
         return f"{root}/static/{name}?v={asset_version(name)}"

@@ -13,8 +13,9 @@ merged into the state and redirected (303) to the canonical URL, or re-shown wit
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from app.engine.models import ActionNode, Algorithm, MeasurementNode, QuestionNode
@@ -93,6 +94,18 @@ def query_string(pairs: Sequence[tuple[str, str]]) -> str:
     """Pairs as a query string; the same as `urlencode(pairs, quote_via=quote, safe="/")`, with a
     fast path for the plain ASCII that nearly every value is."""
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in pairs)
+
+
+def walk_url(root: str, algorithm_id: str, query: str = "", page: str = "") -> str:
+    """The one place a walkthrough URL is built: `{root}/algorithms/{id}[/{page}][?{query}]`,
+    with `root` the app's root path ("" at the top of a host) and `query` already encoded."""
+    base = f"{root}/algorithms/{algorithm_id}" + (f"/{page}" if page else "")
+    return f"{base}?{query}" if query else base
+
+
+def root_path(scope: Mapping[str, Any]) -> str:
+    """The app's root path for a request, without a trailing slash (computed in one place)."""
+    return str(scope.get("root_path", "")).rstrip("/")
 
 
 def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State:

@@ -13,14 +13,13 @@ from app.engine.doses import DoseCard, Volume, dose_cards
 from app.engine.models import (
     ActionNode,
     Algorithm,
-    DecisionNode,
     Finding,
     MeasurementNode,
     Source,
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
 from app.engine.walk import Step, asks_of, walk
-from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string
+from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string, walk_url
 
 FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
 
@@ -41,8 +40,7 @@ class Links:
         state plus a few more pairs, keeping the view flags."""
         views = [("view", v) for v in self.views]
         parts = [p for p in (state_qs, query_string(extra + views)) if p]
-        base = self.path(f"/algorithms/{self.algorithm_id}" + (f"/{page}" if page else ""))
-        return f"{base}?{'&'.join(parts)}" if parts else base
+        return walk_url(self.root, self.algorithm_id, "&".join(parts), page)
 
     def toggle(self, state_qs: str, extra: list[tuple[str, str]], view: str) -> str:
         """The same URL with one view flag switched on or off."""
@@ -247,9 +245,9 @@ def build(
     trail = []
     for entry in step.trail:
         change = None
-        if not isinstance(entry.node, DecisionNode):
+        if not entry.node.computed:
             change = links.extend(state_qs, [("edit", entry.node.id)])
-        decision = isinstance(entry.node, DecisionNode)
+        decision = entry.node.computed
         # A decision lists only the measured values it read (its yes/no inputs are already shown
         # at the step that asked them); answers "not known" are gathered on one line.
         shown = [
@@ -308,7 +306,7 @@ def build(
             if isinstance(v, Quantity)
         ]
         # Lab steps they answer, on the path as it stands (every answer not yet given unknown).
-        ahead = walk(algorithm, findings, missing="unknown")
+        ahead = walk(algorithm, findings, missing="unknown", rank=False)
         settled = [
             e.node.title
             for e in ahead.trail
@@ -325,9 +323,7 @@ def build(
         # Accounted for: read by a likely diagnosis, or by a decision of the path itself (the
         # calcium that defines the problem, the PTH and phosphate that chose the branch).
         cited = {k for d in step.differential if d.likely for k in d.cites}
-        cited.update(
-            a.key for e in step.trail if isinstance(e.node, DecisionNode) for a in e.answers
-        )
+        cited.update(a.key for e in step.trail if e.node.computed for a in e.answers)
         for key, value in findings.items():
             if isinstance(value, Quantity):
                 lab_flag = flag(algorithm, key, value, patient)
@@ -393,9 +389,9 @@ def build(
 def _progress(algorithm: Algorithm, step: Step) -> str:
     """ "Step n of about m": the steps answered, this one, and those the walk would still ask if
     every answer from here on were "not known" (the path can change with the answers)."""
-    done = sum(1 for e in step.trail if not isinstance(e.node, DecisionNode))
-    ahead = walk(algorithm, step.findings, missing="unknown")
-    asking = [e.node.id for e in ahead.trail if not isinstance(e.node, DecisionNode)]
+    done = sum(1 for e in step.trail if not e.node.computed)
+    ahead = walk(algorithm, step.findings, missing="unknown", rank=False)
+    asking = [e.node.id for e in ahead.trail if not e.node.computed]
     remaining = len(asking) - asking.index(step.node.id) - 1 if step.node.id in asking else 0
     return f"Step {done + 1} of about {done + 1 + remaining + 1}"
 

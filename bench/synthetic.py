@@ -102,7 +102,9 @@ def synthetic_algorithm(size: int = 5000, depth: int = 20) -> dict[str, Any]:
                 "summary": "s",
                 "tests": ["t"],
                 "sources": src,
-                "supports": [{"when": {"finding": "f0", "is": "no"}, "label": "l"}],
+                "supports": [
+                    {"weight": "key", "when": {"finding": "f0", "is": "no"}, "label": "l"}
+                ],
             }
         },
         "nodes": nodes,

@@ -19,7 +19,6 @@ from app.engine.models import (
     AgeBand,
     Algorithm,
     Condition,
-    DecisionNode,
     MeasurementNode,
     QuestionNode,
     ResultNode,
@@ -195,9 +194,7 @@ def _thresholds(test: Any) -> Iterable[Threshold]:
 
 
 def _node_conditions(node: Any) -> Iterator[tuple[str, Condition]]:
-    if isinstance(node, DecisionNode):
-        for i, b in enumerate(node.branches):
-            yield f"branches.{i}.when", b.when
+    yield from node.conditions()
 
 
 def _diagnosis_conditions(dx: Any) -> Iterator[tuple[str, Condition]]:
@@ -333,11 +330,7 @@ def _check_findings_used(a: Algorithm) -> Iterator[str]:
 
 
 def _targets(node: Any) -> list[str]:
-    if isinstance(node, DecisionNode):
-        return [b.next for b in node.branches] + [node.otherwise.next, node.unknown.next]
-    if isinstance(node, ResultNode):
-        return []
-    return [node.next]
+    return list(node.targets())
 
 
 def _check_graph(a: Algorithm) -> Iterator[str]:

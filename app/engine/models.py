@@ -7,7 +7,7 @@ language (`finding` comparisons combined with `all`, `any`, `not`) interpreted b
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -242,6 +242,9 @@ Disagreement.model_rebuild()
 
 
 class NodeBase(Strict):
+    """What every node kind has. Each kind answers for itself what it records, where it can
+    lead, whether it is computed, and which conditions it reads (no `isinstance` chains)."""
+
     id: Id
     title: str
     prompt: str | None = None
@@ -249,6 +252,21 @@ class NodeBase(Strict):
     sources: list[Id] = Field(min_length=1)
     disagreements: list[Disagreement] = []
     uncertain: str | None = None
+
+    computed: ClassVar[bool] = False  # worked out from findings, never shown as a step
+    ends: ClassVar[bool] = False  # a result: the walk stops here
+
+    def records(self) -> tuple[str, ...]:
+        """The findings this step records."""
+        return ()
+
+    def targets(self) -> list[str]:
+        """The nodes it can lead to."""
+        return []
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        """The conditions it reads, each with where it sits (for checks and messages)."""
+        return []
 
 
 class QuestionNode(NodeBase):
@@ -262,6 +280,12 @@ class QuestionNode(NodeBase):
     layout: Literal["each", "checklist"] = "each"
     skippable: bool = False
 
+    def records(self) -> tuple[str, ...]:
+        return tuple(self.asks)
+
+    def targets(self) -> list[str]:
+        return [self.next]
+
 
 class MeasurementNode(NodeBase):
     """Asks one or more lab values (or age, weight), each typed with its unit."""
@@ -270,6 +294,12 @@ class MeasurementNode(NodeBase):
     asks: list[FindingKey] = Field(min_length=1)
     next: Id
     shows_limits: list[Id] = []
+
+    def records(self) -> tuple[str, ...]:
+        return tuple(self.asks)
+
+    def targets(self) -> list[str]:
+        return [self.next]
 
 
 class Branch(Strict):
@@ -294,6 +324,14 @@ class DecisionNode(NodeBase):
     branches: list[Branch] = Field(min_length=1)
     otherwise: Fallback
     unknown: Fallback
+
+    computed: ClassVar[bool] = True
+
+    def targets(self) -> list[str]:
+        return [b.next for b in self.branches] + [self.otherwise.next, self.unknown.next]
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        return [(f"branches.{i}.when", b.when) for i, b in enumerate(self.branches)]
 
 
 class Dose(AgeBand):
@@ -349,6 +387,12 @@ class ActionNode(NodeBase):
     acknowledge: FindingKey
     next: Id
 
+    def records(self) -> tuple[str, ...]:
+        return (self.acknowledge,)
+
+    def targets(self) -> list[str]:
+        return [self.next]
+
 
 class Obtain(Strict):
     """A test to obtain next, and the findings it would give (it is not offered once they are
@@ -369,6 +413,8 @@ class ResultNode(NodeBase):
     provisional: bool = False
     obtain: list[Obtain] = []
     advice: list[str] = []
+
+    ends: ClassVar[bool] = True
 
 
 Node = Annotated[

@@ -73,7 +73,7 @@ class Step:
 
     @property
     def status(self) -> Literal["question", "result"]:
-        return "result" if isinstance(self.node, ResultNode) else "question"
+        return "result" if self.node.ends else "question"
 
     @property
     def asks(self) -> tuple[str, ...]:
@@ -83,17 +83,14 @@ class Step:
     def previous(self) -> TrailEntry | None:
         """The last step the user answered (not a computed decision)."""
         for entry in reversed(self.trail):
-            if not isinstance(entry.node, DecisionNode):
+            if not entry.node.computed:
                 return entry
         return None
 
 
 def asks_of(node: NodeModel) -> tuple[str, ...]:
-    if isinstance(node, QuestionNode | MeasurementNode):
-        return tuple(node.asks)
-    if isinstance(node, ActionNode):
-        return (node.acknowledge,)
-    return ()
+    """The findings a step records (each node kind answers for itself)."""
+    return node.records()
 
 
 def walk(
@@ -101,7 +98,10 @@ def walk(
     findings: Findings,
     missing: Missing = "ask",
     edit: str | None = None,
+    rank: bool = True,
 ) -> Step:
+    """The step the findings lead to. `rank=False` skips the differential at a result (for a
+    projection of the path ahead, which needs only the steps)."""
     nodes = index(algorithm)
     memo = algorithm.memo()
     if edit is not None and edit not in nodes:
@@ -116,6 +116,8 @@ def walk(
         if isinstance(node, ResultNode):
             if edit is not None:
                 raise WalkError(f"the step {edit!r} is not on this path.")
+            if not rank:
+                return Step(algorithm, findings, tuple(trail), node, alerts=tuple(alerts))
             ranked = differential(algorithm, node, findings, patient)
             return Step(
                 algorithm,
