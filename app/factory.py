@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import mimetypes
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -21,12 +26,41 @@ from app.settings import Settings
 
 
 class CachedStatic(StaticFiles):
-    """Static files; URLs carry a content hash (`?v=`), so they may be cached for a year."""
+    """Static files; URLs carry a content hash (`?v=`), so they may be cached for a year. Text
+    assets are compressed once, when first asked for, and served from memory after that (the
+    GZip middleware leaves a response that is already encoded alone)."""
+
+    TEXT = (".css", ".js", ".svg")
+    IMMUTABLE = "public, max-age=31536000, immutable"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gzipped: dict[str, tuple[bytes, str]] = {}
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        accepts = b"gzip" in dict(scope.get("headers", [])).get(b"accept-encoding", b"")
+        if accepts and path.endswith(self.TEXT) and scope["method"] in ("GET", "HEAD"):
+            cached = self._gzipped.get(path)
+            if cached is None:
+                full, stat = self.lookup_path(path)
+                if stat is not None and Path(full).is_file():
+                    body = gzip.compress(Path(full).read_bytes(), compresslevel=9, mtime=0)
+                    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                    cached = self._gzipped[path] = (body, media)
+            if cached is not None:
+                body, media = cached
+                return Response(
+                    body,
+                    media_type=media,
+                    headers={
+                        "Content-Encoding": "gzip",
+                        "Vary": "Accept-Encoding",
+                        "Cache-Control": self.IMMUTABLE,
+                    },
+                )
         response = await super().get_response(path, scope)
         if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            response.headers["Cache-Control"] = self.IMMUTABLE
         return response
 
 

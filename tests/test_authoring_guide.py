@@ -53,3 +53,10 @@ def test_the_condition_snippets_are_valid_yaml() -> None:
             code = line.split("#")[0].strip()
             if code:
                 assert isinstance(yaml.safe_load(code), dict), code
+
+
+def test_the_published_schema_is_current() -> None:
+    """algorithms/schema.json is generated from the models (`python -m app.schema`)."""
+    from app.schema import SCHEMA, text
+
+    assert SCHEMA.read_text(encoding="utf-8") == text(), "run: python -m app.schema"

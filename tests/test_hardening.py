@@ -222,3 +222,18 @@ def test_embed_mode_survives_an_error_page(app_client: TestClient) -> None:
     assert 'class="page page-error embed"' in r.text
     assert 'class="site-header"' not in r.text
     assert "/algorithms/tiny?view=embed" in r.text  # the restart link keeps it
+
+
+def test_static_text_assets_are_served_compressed_and_cached_for_a_year(
+    app_client: TestClient,
+) -> None:
+    plain = app_client.get("/static/app.css", headers={"Accept-Encoding": "identity"})
+    packed = app_client.get("/static/app.css", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # the same file once decompressed
+    for r in (plain, packed):
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert r.headers["content-type"].startswith("text/css")
+    assert (
+        app_client.get("/static/none.css", headers={"Accept-Encoding": "gzip"}).status_code == 404
+    )

@@ -40,6 +40,18 @@ BROKEN = {
         lambda d: d["nodes"].append({**node(d, "normal-result")}),
         "node normal-result: id: used by more than one node",
     ),
+    "one typo in a condition is one message": (
+        lambda d: node(d, "seizure-check")["branches"][0].update(
+            when={"finding": "seizures", "iss": "yes"}
+        ),
+        "node seizure-check: branches.0.when.iss: Extra inputs are not permitted",
+    ),
+    "a condition of no known kind": (
+        lambda d: node(d, "seizure-check")["branches"][0].update(
+            when={"fnding": "seizures", "is": "yes"}
+        ),
+        "node seizure-check: branches.0.when: a condition needs one of `finding`, `all`, `any`",
+    ),
     "unknown next": (
         lambda d: node(d, "patient").update(next="nowhere"),
         "node patient: next: unknown node 'nowhere'",
@@ -141,6 +153,8 @@ def test_broken_algorithm_is_refused_with_its_place(case: str) -> None:
     message = problems_of(mutate)
     assert "broken.yaml" in message
     assert expected in message
+    if case.startswith("one typo"):
+        assert "1 problem(s)" in message  # not one message per kind of condition
 
 
 def test_every_problem_is_listed_at_once() -> None:

@@ -87,8 +87,25 @@ def load_data(data: Any, name: str, expected_id: str | None = None) -> Algorithm
     return algorithm
 
 
+CONDITION_TAGS = {"finding", "all", "any", "not"}
+
+
+def _without_condition_tags(loc: list[Any]) -> list[Any]:
+    """pydantic names the kind of a condition in the path (`when.finding.iss`); an author
+    wrote `when.iss`. A tag directly follows where a condition sits: `when`, `not`, `excluded`
+    or a list index."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        before = loc[i - 1] if i else None
+        holder = isinstance(before, int) or before in ("when", "not", "excluded")
+        if part in CONDITION_TAGS and holder and i < len(loc) - 1:
+            continue
+        out.append(part)
+    return out
+
+
 def _describe(err: Any, data: dict[str, Any]) -> str:
-    loc = list(err["loc"])
+    loc = _without_condition_tags(list(err["loc"]))
     where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
         nodes = data.get("nodes") or []

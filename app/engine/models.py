@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
 FindingKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
@@ -214,7 +223,29 @@ class NotOf(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Condition = FindingTest | AllOf | AnyOf | NotOf
+def _condition_kind(value: Any) -> str | None:
+    """Which kind of condition a mapping is, from its key (`finding`, `all`, `any`, `not`), so
+    that one authoring mistake gives one message instead of one per possible kind."""
+    if isinstance(value, dict):
+        for key in ("finding", "all", "any", "not"):
+            if key in value:
+                return key
+        return None
+    kinds: dict[type, str] = {FindingTest: "finding", AllOf: "all", AnyOf: "any", NotOf: "not"}
+    return kinds.get(type(value))
+
+
+Condition = Annotated[
+    Annotated[FindingTest, Tag("finding")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition",
+        custom_error_message="a condition needs one of `finding`, `all`, `any` or `not`",
+    ),
+]
 
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
