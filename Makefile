@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: install run chromium wrk test validate cases ux lint bench clean
+.PHONY: install run chromium flowchart wrk test validate cases ux lint bench clean
 
 install: $(STAMP)
 
@@ -23,15 +23,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/python -m app.serve --host $(HOST) --port $(PORT)
 
-# System Chromium for the Playwright tests (never `playwright install`).
+# System Chromium for the Playwright tests (never `playwright install`), and Graphviz, whose
+# `dot` lays out the flowchart (a test checks that algorithms/*.svg is current).
 # --no-install-recommends drops fonts-liberation (a Recommends of chromium), so ask for it.
 chromium:
-	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-liberation >/dev/null 2>&1; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/dot ] || ! dpkg -s fonts-liberation >/dev/null 2>&1; then \
 		$(APT_GET) update && \
-		$(APT_GET) install -y --no-install-recommends chromium fonts-liberation; \
+		$(APT_GET) install -y --no-install-recommends chromium fonts-liberation graphviz; \
 	else \
-		echo "chromium: /usr/bin/chromium and fonts-liberation present"; \
+		echo "chromium: /usr/bin/chromium, fonts-liberation and graphviz present"; \
 	fi
+
+# Redraw the flowcharts (algorithms/<id>.svg) after changing an algorithm.
+flowchart: $(STAMP) chromium
+	$(VENV)/bin/python -m app.flowchart
 
 test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest

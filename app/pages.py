@@ -12,11 +12,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from app.catalog import Catalog, get_catalog
 from app.engine.models import Algorithm
 from app.engine.walk import Step, WalkError, walk
+from app.flowchart import mark, mermaid, svg_path
 from app.rendering import render
 from app.treemap import build_map
 from app.urlstate import (
@@ -152,6 +154,11 @@ async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> 
     state, step = opened.state, opened.step
     qs = query_string(state.canonical_pairs)
     back = walk_url(root_of(request), algorithm_id, qs)
+    path = [e.node.id for e in step.trail] + [step.node.id]
+    svg = flowchart_svg(catalog, opened.algorithm)
+    marked = (
+        Markup(mark(svg, path, step.node.id, zip(path, path[1:], strict=False))) if svg else None
+    )
     return render(
         request,
         "map.html",
@@ -162,9 +169,32 @@ async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> 
             "kind_names": KIND_NAMES,
             "views": state.views,
             "path_ids": {e.node.id for e in step.trail} | {step.node.id},
+            "flowchart": marked,
+            "current_id": step.node.id,
+            "mermaid_url": walk_url(root_of(request), algorithm_id, page="mermaid"),
         },
         headers=NO_STORE,
     )
+
+
+_flowcharts: dict[tuple[str, str], str] = {}
+
+
+def flowchart_svg(catalog: Catalog, algorithm: Algorithm) -> str:
+    """The algorithm's flowchart (`algorithms/<id>.svg`, a build output of `app.flowchart`),
+    read once per algorithm version; "" when it has not been built."""
+    key = (algorithm.id, algorithm.version)
+    svg = _flowcharts.get(key)
+    if svg is None:
+        path = svg_path(algorithm.id, catalog.settings.algorithms_dir)
+        svg = _flowcharts[key] = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return svg
+
+
+@router.get("/algorithms/{algorithm_id}/mermaid", include_in_schema=False)
+async def tree_mermaid(algorithm_id: str, catalog: CatalogDep) -> PlainTextResponse:
+    """Mermaid text of the whole tree, for review where a forge draws it."""
+    return PlainTextResponse(mermaid(catalog.get(algorithm_id)))
 
 
 def error_page(

@@ -149,8 +149,15 @@
     else if (key === "m" || key === "M") { follow("a.map-open"); }
   });
 
+  // The flowchart opens on "you are here".
+  function centreFlowchart() {
+    var here = document.querySelector(".flowchart .node.current");
+    if (here && here.scrollIntoView) { here.scrollIntoView({ block: "center", inline: "center" }); }
+  }
+
   function loaded() {
     reveal();
+    centreFlowchart();
     if (document.querySelector(".error-summary")) { focusStart(); }
   }
   if (document.readyState === "loading") {

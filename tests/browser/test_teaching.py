@@ -335,3 +335,35 @@ def test_no_axe_violations_on_teaching_pages(new_page, scenario, target, name, w
     assert not problems, f"{url} at {width}px\n{problems}"
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{url} scrolls sideways at {width}px ({scroll_width}px wide)"
+
+
+def test_the_flowchart_opens_on_you_are_here(new_page, target) -> None:
+    page = new_page(width=1920, height=1080, bypass_csp=True)
+    query = (
+        "seizures=yes&laryngospasm=no&tetany=no&apnea=no&arrhythmia_or_long_qt=no"
+        "&heart_failure=no&jitteriness=no&paresthesia=no&emergency_steps_reviewed=yes"
+        "&age=9months&total_calcium=1.6mmol/L&ionized_calcium=unknown&albumin=unknown"
+        "&blood_ph=unknown"
+    )
+    page.goto(f"/algorithms/{target.algorithm_id}/map?{query}")
+    chart = page.locator(".flowchart")
+    expect(chart.locator("svg")).to_be_visible()
+    here = chart.locator("g.node.current")
+    expect(here).to_have_count(1)
+    assert page.locator("g.node.onpath").count() >= 5
+    box = here.bounding_box()
+    frame = chart.bounding_box()
+    assert box and frame
+    inside = (
+        frame["x"] <= box["x"] + box["width"] / 2 <= frame["x"] + frame["width"]
+        and frame["y"] <= box["y"] + box["height"] / 2 <= frame["y"] + frame["height"]
+    )
+    assert inside, "the current step is not scrolled into view"
+    widths = page.evaluate(
+        """() => ['onpath', 'offpath'].map(c => parseFloat(getComputedStyle(
+            document.querySelector(`.flowchart g.node.${c} path, .flowchart g.node.${c} polygon`)
+          ).strokeWidth))"""
+    )
+    assert widths[0] >= 2 * widths[1], f"path and branches not told apart by weight: {widths}"
+    problems = axe_violations(page)
+    assert not problems, problems
