@@ -17,9 +17,11 @@ from markupsafe import Markup
 
 from app.catalog import Catalog, get_catalog
 from app.engine.models import Algorithm
+from app.engine.values import display, encode_text
 from app.engine.walk import Step, WalkError, walk
 from app.flowchart import mark, mermaid, svg_path
 from app.rendering import render
+from app.teaching import BRANCHES, CaseWalk, Screen, TeachingCase, case_walk
 from app.treemap import build_map
 from app.urlstate import (
     VIEWS,
@@ -30,7 +32,7 @@ from app.urlstate import (
     root_path,
     walk_url,
 )
-from app.views import build
+from app.views import FLAG_TEXT, build
 
 router = APIRouter()
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
@@ -238,4 +240,120 @@ def error_page(
         },
         status_code=status,
         headers={**(headers or {}), **NO_STORE, "HX-Push-Url": "false"},
+    )
+
+
+# --------------------------------------------------------------------------- teaching cases
+
+
+@html_page("/cases")
+async def case_list(request: Request, catalog: CatalogDep) -> Response:
+    """The teaching cases by branch, easiest first."""
+    groups: dict[str, list[TeachingCase]] = {}
+    for case in sorted(catalog.cases.values(), key=lambda c: (c.difficulty, c.title)):
+        groups.setdefault(case.branch, []).append(case)
+    ordered = [(BRANCHES[b], groups[b]) for b in BRANCHES if b in groups]
+    views = tuple(v for v in request.query_params.getlist("view") if v in VIEWS)
+    return render(request, "cases.html", {"groups": ordered, "views": views}, headers=NO_STORE)
+
+
+@dataclass(frozen=True)
+class TeachView:
+    """What the predict-then-reveal page shows; every link keeps the state in the URL."""
+
+    walk: CaseWalk
+    index: int  # the screen shown; len(screens) is the result
+    guess: int | None  # the class's prediction (index of a choice)
+    revealed: bool
+    shown: int  # result: diagnoses revealed so far
+    urls: dict[str, str]
+    choice_urls: list[str]
+    views: tuple[str, ...]
+
+    @property
+    def at_result(self) -> bool:
+        return self.index >= len(self.walk.screens)
+
+    @property
+    def screen(self) -> Screen | None:
+        return None if self.at_result else self.walk.screens[self.index]
+
+    @property
+    def before(self) -> tuple[Screen, ...]:
+        return self.walk.screens[: self.index]
+
+    @property
+    def embed(self) -> bool:
+        return "embed" in self.views
+
+    @property
+    def present(self) -> bool:
+        return "present" in self.views
+
+
+TEACH_KEYS = ("step", "guess", "reveal", "shown", "view")
+
+
+@html_page("/cases/{case_id}")
+async def teach(request: Request, case_id: str, catalog: CatalogDep) -> Response:
+    """One teaching case, predict then reveal, one screen per URL."""
+    case = catalog.case(case_id)
+    algorithm = catalog.get(case.algorithm)
+    walked = case_walk(algorithm, case)
+    params = request.query_params
+    bad = [k for k in params if k not in TEACH_KEYS]
+    last = len(walked.screens)
+    try:
+        if bad:
+            raise ValueError(f"{bad[0][:40]!r} is not a setting of a teaching case")
+        index = int(params.get("step", "0"))
+        guess = int(params["guess"]) if "guess" in params else None
+        revealed = params.get("reveal") == "yes"
+        shown = int(params.get("shown", "0"))
+        views = tuple(v for v in params.getlist("view") if v in VIEWS)
+        if not 0 <= index <= last or shown < 0 or (guess is not None and guess < 0):
+            raise ValueError("that step is not part of this case")
+    except ValueError as exc:
+        return error_page(request, 400, f"This teaching link cannot be used: {exc}.")
+    root = root_of(request)
+
+    def url(**pairs: object) -> str:
+        query = [(k, str(v)) for k, v in pairs.items() if v is not None and v is not False]
+        query += [("view", v) for v in views]
+        qs = query_string(query)
+        return f"{root}/cases/{case.id}" + (f"?{qs}" if qs else "")
+
+    ranked = walked.result.differential
+    urls = {
+        "start": url(),
+        "list": f"{root}/cases",
+        "reveal": url(step=index, guess=guess, reveal="yes"),
+        "next": url(step=index + 1) if index < last else url(step=last, shown=shown + 1),
+        "back": url(step=index - 1, reveal="yes") if index > 0 else url(),
+        "walk": walk_url(
+            root,
+            algorithm.id,
+            query_string([(k, encode_text(v)) for k, v in walked.result.findings.items()]),
+        ),
+        "all": url(step=last, shown=len(ranked)),
+    }
+    if index >= last and shown > 0:
+        urls["back"] = url(step=last, shown=shown - 1)
+    screen = walked.screens[index] if index < last else None
+    choices = screen.choices if screen else []
+    view = TeachView(
+        walk=walked,
+        index=index,
+        guess=guess if guess is not None and guess < len(choices) else None,
+        revealed=revealed,
+        shown=min(shown, len(ranked)),
+        urls=urls,
+        choice_urls=[url(step=index, guess=i) for i in range(len(choices))],
+        views=views,
+    )
+    return render(
+        request,
+        "teach.html",
+        {"teach": view, "views": views, "display": display, "flag_text": FLAG_TEXT},
+        headers=NO_STORE,
     )

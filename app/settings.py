@@ -20,6 +20,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "algorithms",
         description="Folder of algorithm files (`*.yaml`); all are validated at start-up.",
     )
+    teaching_dir: Path = Field(
+        default=PROJECT_ROOT / "teaching",
+        description="Folder of teaching cases (`*.yaml`); checked at start-up.",
+    )
     frame_ancestors: Annotated[list[str], NoDecode] = Field(
         default=[],
         description=(

@@ -132,6 +132,20 @@
       form.requestSubmit();
       return;
     }
+    // Teaching cases: 1-9 the class's prediction, Space reveals, N next.
+    if (!form && document.querySelector(".teach")) {
+      if (/^[1-9]$/.test(key)) {
+        var guess = document.querySelector('a.guess-link[data-n="' + key + '"]');
+        if (guess) { event.preventDefault(); guess.click(); }
+        return;
+      }
+      if (key === " " && document.querySelector("a.reveal-link")) {
+        event.preventDefault();
+        follow("a.reveal-link");
+        return;
+      }
+      if (key === "n" || key === "N") { follow("a.next-link"); return; }
+    }
     if (key === "b" || key === "B") { follow("a.back-link"); }
     else if (key === "r" || key === "R") {
       // Starting again drops every answer: ask first (R again within 4 s confirms).

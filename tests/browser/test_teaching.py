@@ -367,3 +367,87 @@ def test_the_flowchart_opens_on_you_are_here(new_page, target) -> None:
     assert widths[0] >= 2 * widths[1], f"path and branches not told apart by weight: {widths}"
     problems = axe_violations(page)
     assert not problems, problems
+
+
+# --------------------------------------------------------------------------- 6. teaching cases
+
+CASE = "/cases/vdd-infant-tetany-bossing"
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_class_walks_a_case_predicting_then_revealing(new_page, js: bool) -> None:
+    page = new_page(width=1920, height=1080, java_script_enabled=js)
+    page.goto("/cases?view=present")
+    page.get_by_role("link", name=re.compile("12-month-old boy")).click()
+    expect(page.locator(".story")).to_contain_text("one-year-old boy")
+    screens = 0
+    predicted = 0
+    for _ in range(30):
+        if page.locator(".published").count():
+            break
+        screens += 1
+        if page.locator("a.guess-link").count() and "reveal=yes" not in page.url:
+            with page.expect_navigation():
+                if js:
+                    page.keyboard.press("1")  # the class's prediction
+                else:
+                    page.locator("a.guess-link").first.click()
+            expect(page.locator("a.guess-link.chosen")).to_have_count(1)
+            predicted += 1
+        if page.locator("a.reveal-link").count():
+            expect(page.locator(".revealed")).to_have_count(0)  # hidden until revealed
+            with page.expect_navigation():
+                if js:
+                    page.keyboard.press(" ")
+                else:
+                    page.locator("a.reveal-link").first.click()
+            if "reveal=yes" in page.url:
+                expect(page.locator(".revealed")).to_be_visible()
+            continue
+        if page.locator("a.next-link").count():
+            with page.expect_navigation():
+                if js:
+                    page.keyboard.press("n")
+                else:
+                    page.locator("a.next-link").first.click()
+    expect(page.locator(".published")).to_contain_text("Nutritional vitamin D deficiency")
+    assert screens > 8 and predicted >= 4
+    assert "view=present" in page.url  # presentation mode kept through the case
+    # Back steps back through the reveals
+    page.go_back()
+    expect(page.locator(".published")).to_have_count(0)
+
+
+def test_presentation_mode_sizes_for_a_projected_room(new_page, target) -> None:
+    page = new_page(width=1920, height=1080)
+    flags = "seizures=no&laryngospasm=no&tetany=no&apnea=no&arrhythmia_or_long_qt=no"
+    page.goto(
+        f"/algorithms/{target.algorithm_id}?{flags}&heart_failure=no&jitteriness=yes"
+        "&paresthesia=no&age=9months&view=present"
+    )
+    sizes = page.evaluate(
+        """() => {
+          const px = el => parseFloat(getComputedStyle(el).fontSize);
+          const visible = el => el.offsetParent !== null && el.innerText && el.innerText.trim();
+          const texts = [...document.querySelectorAll('main *')].filter(el =>
+            visible(el) && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()));
+          return {
+            question: Math.min(...[...document.querySelectorAll('.prompt, legend')].map(px)),
+            smallest: Math.min(...texts.map(px)),
+            rationale_top: document.querySelector('.rationale').getBoundingClientRect().top,
+          };
+        }"""
+    )
+    assert sizes["question"] >= 32, sizes
+    assert sizes["smallest"] >= 24, sizes
+    assert sizes["rationale_top"] < 1080, "the rationale is below the first screen"
+    expect(page.locator("p.keys")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/cases", CASE + "?step=3&guess=0&reveal=yes", CASE + "?step=99"])
+def test_teaching_pages_pass_axe_on_a_projector(new_page, path: str) -> None:
+    page = new_page(width=1920, height=1080, bypass_csp=True)
+    response = page.goto(path + ("&" if "?" in path else "?") + "view=present")
+    assert response is not None and response.status in (200, 400)
+    problems = axe_violations(page)
+    assert not problems, problems
