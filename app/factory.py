@@ -15,7 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import api, pages
+from app import api, hospital, pages
 from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = catalog
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(hospital.router)
     app.mount("/static", CachedStatic(directory=static_dir()), name="static")
 
     @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)

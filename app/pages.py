@@ -57,6 +57,12 @@ async def home(request: Request, catalog: CatalogDep) -> Response:
     return render(request, "index.html", {"algorithms": list(catalog.algorithms.values())})
 
 
+@html_page("/about")
+async def about(request: Request) -> Response:
+    """What the tool is, the LOINC notice, privacy."""
+    return render(request, "about.html", {})
+
+
 @dataclass(frozen=True)
 class Opened:
     algorithm: Algorithm

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         default="",
         description="Sub-path the app is served under behind a proxy, e.g. `/tools/workup`.",
     )
+    public_url: str = Field(
+        default="",
+        description=(
+            "The app's address as clinicians reach it (e.g. `https://workup.example.org`), for "
+            "the absolute links in CDS Hooks cards. Empty: taken from the request."
+        ),
+    )
     max_query_length: int = Field(
         default=4000,
         ge=500,
@@ -58,6 +65,16 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin like https://intranet.example.org "
                     "(no paths, no wildcards)"
                 )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _clean_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(
+            r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", value
+        ):
+            raise ValueError("public_url must look like https://workup.example.org")
         return value
 
     @field_validator("root_path")

@@ -70,7 +70,7 @@ class State:
     submission: Submission | None = None
     # Set once, by the redirect after the labs form, so that the next page confirms what was
     # recorded; links and forms do not carry it on.
-    recorded: bool = False
+    recorded: str | None = None  # "labs" (typed or pasted) or "fhir" (imported)
 
     @property
     def canonical_pairs(self) -> list[tuple[str, str]]:
@@ -79,7 +79,7 @@ class State:
             pairs.append(("edit", self.edit))
         pairs.extend(("view", v) for v in self.views)
         if self.recorded:
-            pairs.append((RECORDED, "labs"))
+            pairs.append((RECORDED, self.recorded))
         return pairs
 
 
@@ -116,7 +116,7 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
     edit = None
     from_node = None
     whole: str | None = None
-    recorded = False
+    recorded: str | None = None
     pasted: str | None = None
     units: dict[str, str] = {}
     finding_pairs: list[tuple[str, str]] = []
@@ -139,9 +139,9 @@ def parse_state(algorithm: Algorithm, pairs: Sequence[tuple[str, str]]) -> State
                 raise StateError("paste is given more than once.", PASTE)
             pasted = value
         elif key == RECORDED:
-            if recorded or value != "labs":
-                raise StateError("recorded can only be labs, once.", RECORDED)
-            recorded = True
+            if recorded or value not in ("labs", "fhir"):
+                raise StateError("recorded can only be labs or fhir, once.", RECORDED)
+            recorded = value
         elif key == ALL:
             if whole is not None or value not in ("no", UNKNOWN):
                 raise StateError("all must be given once, as no or unknown.", ALL)
@@ -295,7 +295,7 @@ def _merge_labs(
             form.submission.errors[key] = exc.message
     if form.submission.errors:
         return State(form.old, views, submission=form.submission)
-    return State(form.assemble(new), views, recorded=True)
+    return State(form.assemble(new), views, recorded="labs")
 
 
 def _merge_submission(

@@ -160,6 +160,7 @@ class StepView:
     restart_url: str
     back_url: str | None
     self_url: str
+    state_query: str  # the findings so far, for a form that posts them back (FHIR import)
     open_url: str  # this step outside the frame (embed mode off)
     present_url: str
     map_url: str
@@ -176,6 +177,7 @@ class StepView:
     progress: str = ""  # "Step 3 of about 9"
     # After the labs form: the values recorded and the steps they answered.
     recorded: list[AnswerView] = field(default_factory=list)
+    recorded_from: str = ""  # "labs" or "fhir"
     settled: list[str] = field(default_factory=list)
     key_values: list[AnswerView] = field(default_factory=list)
     present_findings: list[str] = field(default_factory=list)
@@ -362,6 +364,7 @@ def build(
         restart_url=links.extend("", []),
         back_url=back,
         self_url=links.extend(state_qs, edit_pair),
+        state_query=query_string(finding_pairs + [("view", v) for v in state.views]),
         open_url=links.toggle(state_qs, edit_pair, "embed")
         if "embed" in state.views
         else links.extend(state_qs, edit_pair),
@@ -376,6 +379,7 @@ def build(
         labs_paste=labs_submission.raw.get("paste", "") if labs_submission else "",
         progress=progress,
         recorded=recorded,
+        recorded_from=state.recorded or "",
         settled=settled,
         key_values=key_values,
         present_findings=present_labels,

@@ -169,6 +169,18 @@
     if (here && here.scrollIntoView) { here.scrollIntoView({ block: "center", inline: "center" }); }
   }
 
+  // The FHIR import: a chosen file is read into the text box (the form posts text).
+  var file = document.getElementById("fhir-file");
+  if (file && window.FileReader) {
+    file.hidden = false;
+    file.addEventListener("change", function () {
+      if (!file.files || !file.files[0]) { return; }
+      var reader = new FileReader();
+      reader.onload = function () { document.getElementById("fhir-bundle").value = reader.result; };
+      reader.readAsText(file.files[0]);
+    });
+  }
+
   function loaded() {
     reveal();
     centreFlowchart();

@@ -139,6 +139,11 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
             yield f"finding {key}: ranges.{r.label}.source", r.source
         for code in f.loinc:
             yield f"finding {key}: loinc.{code.code}.source", code.source
+        for refused in f.loinc_refused:
+            yield f"finding {key}: loinc_refused.{refused.code}.source", refused.source
+    if a.fhir_import is not None:
+        for sid in a.fhir_import.sources:
+            yield "fhir_import.sources", sid
     for lid, limit in a.limits.items():
         for b in limit.bands:
             yield f"limit {lid}: bands.{b.label}.source", b.source

@@ -86,6 +86,15 @@ class LoincCode(Strict):
     source: Id
 
 
+class RefusedCode(Strict):
+    """A LOINC code that looks right but must never fill this finding, and why."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9]{1,7}-[0-9]$")]
+    name: str
+    reason: str
+    source: Id
+
+
 class Finding(Strict):
     """One fact about the patient. `kind` decides how it is asked and stored."""
 
@@ -101,6 +110,7 @@ class Finding(Strict):
     ranges: list[ReferenceRange] = []
     range_note: str | None = None
     loinc: list[LoincCode] = []
+    loinc_refused: list[RefusedCode] = []
     step: float | None = None
     # Names used on lab reports ("Mg", "25(OH)D"), for reading pasted results.
     names: list[str] = []
@@ -123,7 +133,14 @@ class Finding(Strict):
                 raise ValueError("a quantity finding needs `plausible` (min, max)")
             if self.plausible[0] > self.plausible[1]:
                 raise ValueError("`plausible` min is above max")
-        elif self.unit or self.conversions or self.ranges or self.plausible or self.loinc:
+        elif (
+            self.unit
+            or self.conversions
+            or self.ranges
+            or self.plausible
+            or self.loinc
+            or self.loinc_refused
+        ):
             raise ValueError(
                 "only a quantity finding has units, ranges, LOINC codes or a plausible range"
             )
@@ -515,6 +532,19 @@ class LimitBand(AgeBand):
 Limit.model_rebuild()
 
 
+class FhirImport(Strict):
+    """How results from a hospital system (FHIR Observations) fill findings: which statuses
+    count, UCUM unit codes and the app's spelling of them, and the windows around the index
+    calcium sample (the most recent result inside its window is used)."""
+
+    statuses: list[str] = Field(min_length=1)
+    window_hours: float = Field(gt=0)
+    windows: dict[FindingKey, float] = {}  # hours, where a finding's differs
+    paired_with_calcium_hours: dict[FindingKey, float] = {}  # e.g. PTH drawn with the calcium
+    ucum: dict[str, str] = Field(min_length=1)  # UCUM code -> the finding's unit spelling
+    sources: list[Id] = Field(min_length=1)
+
+
 class Algorithm(Strict):
     id: Id
     title: str
@@ -530,6 +560,7 @@ class Algorithm(Strict):
     nodes: list[Node] = Field(min_length=1)
     algorithm_sources: list[Id] = Field(min_length=1)
     ranking: Ranking = Ranking()
+    fhir_import: FhirImport | None = None
 
     _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
     _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
