@@ -7,7 +7,9 @@ known state to start from.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -203,3 +205,41 @@ def test_a_pasted_lab_report_is_recorded_and_confirmed(new_page) -> None:
     status = page.locator(".recorded")
     expect(status).to_contain_text("4 values recorded")
     expect(status).to_contain_text("250 pg/mL")
+
+
+FHIR = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
+
+
+def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
+    page = new_page()
+    page.goto(f"{WALK}/labs")
+    page.get_by_role("textbox", name="FHIR JSON").fill((FHIR / "blood-gas-analyser.json").read_text())
+    page.get_by_role("button", name="Import these results").click()
+    status = page.locator(".recorded")
+    expect(status).to_contain_text("from the hospital system (FHIR import)")
+    expect(status).to_contain_text("0.78 mmol/L")
+    assert "ionized_calcium=0.78mmol/L" in page.url
+    expect(page.locator(HEADING)).to_have_text("Red flags")  # symptoms are still asked
+
+
+def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
+    page = new_page()
+    bundle = json.loads((FHIR / "blood-gas-analyser.json").read_text())
+    entries = bundle["entry"]
+    request = {
+        "hookInstance": "0b6e3f2a-5f69-4f39-9d4b-9a1d1c2d3e4f",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/1", "patientId": "p1"},
+        "prefetch": {
+            "patient": entries[0]["resource"],
+            "labs": {"resourceType": "Bundle", "type": "searchset", "entry": entries[1:]},
+        },
+    }
+    cards = page.request.post("/cds-services/hypocalcemia-workup", data=request).json()["cards"]
+    link = cards[0]["links"][0]["url"]
+    page.goto(link)
+    expect(page.locator(HEADING)).to_have_text("Red flags")
+    page.get_by_label("Seizures").check()
+    page.locator("form.step-form button.primary").click()
+    expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
+    expect(page.locator(".dose-cards h2")).to_contain_text("for age")  # the age came with it
