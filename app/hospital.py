@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import jwt
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -133,6 +134,30 @@ async def cds_discovery() -> dict[str, Any]:
     }
 
 
+def _check_jwt(request: Request, catalog: Catalog) -> Response | None:
+    """With `WORKUP_CDS_JWT_PUBLIC_KEY` set, the call must carry a JWT signed with that key
+    (RS384 or ES384, as CDS Hooks asks), unexpired, addressed to this service's URL."""
+    key = catalog.settings.cds_jwt_public_key
+    if not key:
+        return None
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return _problem(401, "a signed JWT is required (Authorization: Bearer …)")
+    base = catalog.settings.public_url or str(request.base_url).rstrip("/")
+    audience = f"{base}{root_path(request.scope)}/cds-services/{SERVICE}"
+    try:
+        jwt.decode(
+            header[7:].strip(),
+            key,
+            algorithms=["RS384", "ES384"],
+            audience=audience,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        return _problem(401, f"the JWT was refused: {exc}")
+    return None
+
+
 def _low(algorithm: Algorithm, findings: Any, key: str, limit: str) -> bool:
     test = FindingTest(finding=key, below=Threshold(limit=limit))
     return evaluate(algorithm, test, findings, patient_of(algorithm, findings)) is True
@@ -143,6 +168,9 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
     """patient-view: one card when the prefetched calcium is low for the child's age (the
     algorithm's own limits), none otherwise; no call to any FHIR server."""
     algorithm = catalog.get("hypocalcemia")
+    refused = _check_jwt(request, catalog)
+    if refused is not None:
+        return refused
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
             "the absolute links in CDS Hooks cards. Empty: taken from the request."
         ),
     )
+    cds_jwt_public_key: str = Field(
+        default="",
+        description=(
+            "PEM public key of the EHR that calls the CDS Hooks service. Set: every call must "
+            "carry a JWT signed with it (RS384 or ES384), addressed to the service's URL. "
+            "Empty: no check (keep the service inside the hospital network)."
+        ),
+    )
     max_query_length: int = Field(
         default=4000,
         ge=500,

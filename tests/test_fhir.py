@@ -244,3 +244,44 @@ def test_no_card_when_calcium_is_normal_or_the_prefetch_is_missing(client: TestC
     }
     assert client.post("/cds-services/hypocalcemia-workup", json=hook(None)).json() == {"cards": []}
     assert client.post("/cds-services/hypocalcemia-workup", content=b"{").status_code == 400
+
+
+def test_with_a_key_configured_only_a_signed_jwt_for_this_service_is_heard() -> None:
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    public = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    settings = Settings(public_url="https://workup.example.org", cds_jwt_public_key=public)
+    guarded = TestClient(create_app(settings))
+    url = "/cds-services/hypocalcemia-workup"
+    body = hook(labs_and_patient("blood-gas-analyser.json"))
+
+    def token(audience: str, key: object = private) -> str:
+        claims = {
+            "iss": "https://ehr.example.org",
+            "aud": audience,
+            "exp": int(time.time()) + 60,
+            "jti": "1",
+        }
+        return jwt.encode(claims, key, algorithm="ES384")  # type: ignore[arg-type]
+
+    assert guarded.post(url, json=body).status_code == 401
+    good = token("https://workup.example.org" + url)
+    ok = guarded.post(url, json=body, headers={"Authorization": f"Bearer {good}"})
+    assert ok.status_code == 200 and len(ok.json()["cards"]) == 1
+    elsewhere = token("https://other.example.org" + url)
+    r = guarded.post(url, json=body, headers={"Authorization": f"Bearer {elsewhere}"})
+    assert r.status_code == 401
+    forged = token("https://workup.example.org" + url, ec.generate_private_key(ec.SECP384R1()))
+    assert (
+        guarded.post(url, json=body, headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )

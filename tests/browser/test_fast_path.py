@@ -213,7 +213,9 @@ FHIR = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
 def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
     page = new_page()
     page.goto(f"{WALK}/labs")
-    page.get_by_role("textbox", name="FHIR JSON").fill((FHIR / "blood-gas-analyser.json").read_text())
+    page.get_by_role("textbox", name="FHIR JSON").fill(
+        (FHIR / "blood-gas-analyser.json").read_text()
+    )
     page.get_by_role("button", name="Import these results").click()
     status = page.locator(".recorded")
     expect(status).to_contain_text("from the hospital system (FHIR import)")
