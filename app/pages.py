@@ -32,7 +32,7 @@ from app.urlstate import (
     root_path,
     walk_url,
 )
-from app.views import FLAG_TEXT, build
+from app.views import FLAG_TEXT, Modes, build
 
 router = APIRouter()
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
@@ -264,7 +264,7 @@ async def case_list(request: Request, catalog: CatalogDep) -> Response:
 
 
 @dataclass(frozen=True)
-class TeachView:
+class TeachView(Modes):
     """What the predict-then-reveal page shows; every link keeps the state in the URL."""
 
     walk: CaseWalk
@@ -287,15 +287,6 @@ class TeachView:
     @property
     def before(self) -> tuple[Screen, ...]:
         return self.walk.screens[: self.index]
-
-    @property
-    def embed(self) -> bool:
-        return "embed" in self.views
-
-    @property
-    def present(self) -> bool:
-        return "present" in self.views
-
 
 TEACH_KEYS = ("step", "guess", "reveal", "shown", "view")
 

@@ -147,8 +147,22 @@ class LimitView:
     source: str
 
 
+class Modes:
+    """Presentation and embed modes of a page, from its `views` (the URL's `view=` flags)."""
+
+    views: tuple[str, ...]
+
+    @property
+    def embed(self) -> bool:
+        return "embed" in self.views
+
+    @property
+    def present(self) -> bool:
+        return "present" in self.views
+
+
 @dataclass
-class StepView:
+class StepView(Modes):
     algorithm: Algorithm
     step: Step
     links: Links
@@ -198,13 +212,6 @@ class StepView:
     def view_pairs(self) -> list[tuple[str, str]]:
         return [("view", v) for v in self.views]
 
-    @property
-    def embed(self) -> bool:
-        return "embed" in self.views
-
-    @property
-    def present(self) -> bool:
-        return "present" in self.views
 
 
 def range_view(algorithm: Algorithm, key: str, patient: Patient) -> RangeView | None:
