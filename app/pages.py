@@ -288,6 +288,7 @@ class TeachView(Modes):
     def before(self) -> tuple[Screen, ...]:
         return self.walk.screens[: self.index]
 
+
 TEACH_KEYS = ("step", "guess", "reveal", "shown", "view")
 
 

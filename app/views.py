@@ -213,7 +213,6 @@ class StepView(Modes):
         return [("view", v) for v in self.views]
 
 
-
 def range_view(algorithm: Algorithm, key: str, patient: Patient) -> RangeView | None:
     finding = algorithm.findings[key]
     band = reference_range(algorithm, key, patient)
