@@ -16,4 +16,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
 def test_api_never_answers_with_a_server_error(case: schemathesis.Case) -> None:
     response = case.call()
     assert response.status_code < 500, response.text[:500]
-    assert response.status_code in {200, 400, 404, 405, 413, 422}, (case.path, response.status_code)
+    # 415: the FHIR import refuses a body that is not declared as JSON (documented).
+    assert response.status_code in {200, 400, 404, 405, 413, 415, 422}, (
+        case.path,
+        response.status_code,
+    )

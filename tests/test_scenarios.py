@@ -1418,3 +1418,86 @@ def test_tests_to_obtain_name_what_a_step_needed_and_never_a_known_value() -> No
     assert asked[0] == "magnesium"
     given = {"age", "total_calcium", "pth", "vitamin_d_25oh", "alkaline_phosphatase", "phosphate"}
     assert not given & set(asked)
+
+
+# ================================================================ reviewed textbook presentations
+
+
+def test_older_child_with_very_low_magnesium_has_acquired_loss_not_hsh() -> None:
+    """HSH starts in the first months, always within the first year (Orphanet; reference leaf
+    M2): at 14 years a very low magnesium points to acquired loss first."""
+    step = workup(
+        age={"value": 14, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.35),
+        potassium=3.9,
+        urine_calcium_creatinine_ratio=0.2,
+    )
+    assert ranked(step).index("acquired_hypomagnesemia") < ranked(step).index("hsh_trpm6")
+
+
+def test_infant_of_a_diabetic_mother_with_low_magnesium_is_acquired_loss() -> None:
+    """Infant of a diabetic mother and growth restriction are acquired causes of low magnesium
+    (Lange; RCH hypomagnesaemia; reference leaf M1): not the HSH leaf."""
+    step = workup(
+        age={"value": 36, "unit": "hours"},
+        seizures=True,
+        ionized_calcium=mmol(0.8),
+        maternal_diabetes=True,
+        magnesium=mmol(0.45),
+        urine_calcium_creatinine_ratio=0.5,
+        potassium=4.5,
+    )
+    assert step.node.id == "acquired-hypomagnesemia-result"
+    assert first(step) == "acquired_hypomagnesemia"
+
+
+def test_maternal_magnesium_sulfate_with_magnesium_not_measured_keeps_hypermagnesaemia() -> None:
+    """Maternal magnesium sulfate can suppress the newborn's PTH (AccessMedicine; reference 3.2):
+    with magnesium not yet measured, hypermagnesaemia stays in the differential."""
+    step = workup(
+        age={"value": 48, "unit": "hours"},
+        ionized_calcium=mmol(0.9),
+        maternal_magnesium_sulfate=True,
+        magnesium="unknown",
+    )
+    assert "hypermagnesemia" in [d.id for d in step.differential if d.likely]
+
+
+def test_pth_resistance_with_insufficient_not_deficient_vitamin_d_still_ranks_php() -> None:
+    """PHP: raised PTH and phosphate with normal kidneys; replete vitamin D before calling it
+    (Mantovani 2018; BMJ Best Practice): 25-OH vitamin D 40 nmol/L is insufficient, not deficient,
+    so PHP stays first with the caution shown."""
+    step = workup(
+        age={"value": 8, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.8),
+        pth=350,
+        phosphate=mmol(2.6),
+        creatinine=45,
+        vitamin_d_25oh=40,
+    )
+    assert first(step) == "pseudohypoparathyroidism"
+    php = step.differential[0]
+    assert any("deficiency can mimic" in a for a in php.against)
+
+
+def test_school_child_with_low_pth_and_no_syndrome_has_isolated_hypoparathyroidism() -> None:
+    """Non-surgical hypoparathyroidism without a syndrome beyond infancy: isolated genetic
+    causes (OUH R153; Khan 2022); PTH below 30 pg/mL is deficient (Japanese criteria)."""
+    step = workup(
+        age={"value": 6, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(0.8),
+        pth=15,
+        phosphate=mmol(2.4),
+        urine_calcium_creatinine_ratio=0.3,
+        features_22q11=False,
+        deafness_or_renal_dysplasia=False,
+        candidiasis_or_adrenal_insufficiency=False,
+        neck_surgery=False,
+    )
+    assert first(step) == "isolated_genetic_hypoparathyroidism"
