@@ -60,7 +60,8 @@ async def home(request: Request, catalog: CatalogDep) -> Response:
 @html_page("/about")
 async def about(request: Request) -> Response:
     """What the tool is, the LOINC notice, privacy."""
-    return render(request, "about.html", {})
+    loinc = {"site": "http://loinc.org", "license": "http://loinc.org/license"}
+    return render(request, "about.html", {"loinc": loinc})
 
 
 @dataclass(frozen=True)

@@ -285,3 +285,10 @@ def test_with_a_key_configured_only_a_signed_jwt_for_this_service_is_heard() -> 
         guarded.post(url, json=body, headers={"Authorization": f"Bearer {forged}"}).status_code
         == 401
     )
+
+
+def test_the_loinc_notice_is_on_the_about_page(client: TestClient) -> None:
+    page = client.get("/about")
+    assert page.status_code == 200
+    assert "contains content from LOINC" in page.text and "http://loinc.org/license" in page.text
+    assert 'href="/about"' in client.get("/").text  # linked from every page's footer
