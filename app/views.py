@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.engine.conditions import Patient, band_for, flag, patient_of, reference_range
+from app.engine.conditions import Patient, band_for, flag, reference_range
 from app.engine.doses import DoseCard, Volume, dose_cards
 from app.engine.models import (
     ActionNode,
@@ -247,7 +247,7 @@ def build(
     its values were refused, or when asked for (`with_labs`); other steps link to it."""
     links = Links(root, algorithm.id, state.views)
     findings = step.findings
-    patient = patient_of(algorithm, findings)
+    patient = step.patient
     finding_pairs = [(k, encode_text(v)) for k, v in findings.items()]
     state_qs = query_string(finding_pairs)
     trail = []

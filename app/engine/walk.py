@@ -70,6 +70,8 @@ class Step:
     differential: tuple[RankedDiagnosis, ...] = ()
     alerts: tuple[Alert, ...] = field(default=())
     next_tests: tuple[NextTest, ...] = ()
+    # Age and birth weight as the reference bands were chosen for them (computed once, here).
+    patient: Patient = field(default=Patient(None, None))
 
     @property
     def status(self) -> Literal["question", "result"]:
@@ -117,7 +119,9 @@ def walk(
             if edit is not None:
                 raise WalkError(f"the step {edit!r} is not on this path.")
             if not rank:
-                return Step(algorithm, findings, tuple(trail), node, alerts=tuple(alerts))
+                return Step(
+                    algorithm, findings, tuple(trail), node, alerts=tuple(alerts), patient=patient
+                )
             ranked = differential(algorithm, node, findings, patient)
             return Step(
                 algorithm,
@@ -126,6 +130,7 @@ def walk(
                 node,
                 differential=ranked,
                 alerts=tuple(alerts),
+                patient=patient,
                 next_tests=next_tests(
                     algorithm,
                     node,
@@ -152,12 +157,22 @@ def walk(
             continue
         keys = asks_of(node)
         if node.id == edit:
-            return Step(algorithm, findings, tuple(trail), node, editing=True, alerts=tuple(alerts))
+            return Step(
+                algorithm,
+                findings,
+                tuple(trail),
+                node,
+                editing=True,
+                alerts=tuple(alerts),
+                patient=patient,
+            )
         given = [k for k in keys if k in findings]
         if len(given) < len(keys) and missing == "ask":
             if edit is not None:  # the step to change lies beyond the first unanswered one
                 raise WalkError(f"the step {edit!r} is not on this path.")
-            return Step(algorithm, findings, tuple(trail), node, alerts=tuple(alerts))
+            return Step(
+                algorithm, findings, tuple(trail), node, alerts=tuple(alerts), patient=patient
+            )
         first = min((position[k] for k in given), default=cursor + 1)
         auto = first <= cursor or not given
         cursor = max([cursor, *(position[k] for k in given)])
