@@ -90,10 +90,23 @@
 
   var restartArmed = 0;
 
+  // The shortcut a key stands for, whatever the keyboard's script: a Latin letter or digit as
+  // typed (so Dvorak or AZERTY users press the letter they see), otherwise the key's place on
+  // the keyboard (`event.code`), so that on an Arabic or Cyrillic layout the key where B sits
+  // still goes back and the digit row still chooses; digits of other scripts read as 0-9.
+  function shortcut(event) {
+    var key = event.key || "";
+    if (key.length !== 1 || /^[0-9A-Za-z ]$/.test(key)) { return key; }
+    var code = /^(?:Digit|Numpad)([0-9])$|^Key([A-Z])$/.exec(event.code || "");
+    if (code) { return code[1] || code[2].toLowerCase(); }
+    var digit = Math.max("٠١٢٣٤٥٦٧٨٩".indexOf(key), "۰۱۲۳۴۵۶۷۸۹".indexOf(key));
+    return digit >= 0 ? String(digit) : key;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var form = document.querySelector("#step form.step-form");
-    var key = event.key;
+    var key = shortcut(event);
     // Enter on a unit choice submits the step, as it does in the number beside it.
     if (key === "Enter" && event.target.tagName === "SELECT" && event.target.form) {
       event.preventDefault();

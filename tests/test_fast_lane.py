@@ -258,3 +258,44 @@ def test_paste_belongs_to_the_labs_form_only() -> None:
 
     with pytest.raises(StateError):
         parse_state(ALGORITHM, [("paste", "Mg 0.8")])
+
+
+# --------------------------------------------------------------------------- other keyboards
+
+
+def test_digits_of_other_scripts_and_a_decimal_comma_read_as_the_same_number() -> None:
+    # Arabic-Indic digits with the Arabic decimal separator, Persian digits, a decimal comma.
+    state = parse_state(
+        ALGORITHM,
+        [
+            ("from", "*labs"),
+            ("ionized_calcium", "٠٫٨"),
+            ("magnesium", "۰٫۶ mmol/L"),
+            ("pth", "12,5 pg/mL"),
+            ("age", "٩m"),
+        ],
+    )
+    assert state.submission is None, state.submission and state.submission.errors
+    f = state.findings
+    assert f["ionized_calcium"] == Quantity(0.8, "mmol/L")
+    assert f["magnesium"] == Quantity(0.6, "mmol/L")
+    assert f["pth"] == Quantity(12.5, "pg/mL")
+    assert f["age"] == Quantity(9, "months")
+
+
+def test_a_comma_that_could_separate_thousands_is_asked_back_not_guessed() -> None:
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("pth", "1,250 pg/mL")])
+    assert state.submission is not None
+    message = state.submission.errors["pth"]
+    assert "1.250" in message and "1250" in message
+    pasted = parse_state(ALGORITHM, [("from", "*labs"), ("paste", "PTH 1,250 pg/mL, Mg 0,7")])
+    assert pasted.submission is not None
+    assert "without the comma" in pasted.submission.errors["paste"]
+    assert "pth" not in pasted.findings
+
+
+def test_pasted_report_in_arabic_digits_is_read() -> None:
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", "Ca ١٫٦ mmol/L, Mg ٠٫٥")])
+    assert state.submission is None
+    assert state.findings["total_calcium"] == Quantity(1.6, "mmol/L")
+    assert state.findings["magnesium"] == Quantity(0.5, "mmol/L")

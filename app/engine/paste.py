@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from app.engine.models import Algorithm
-from app.engine.values import match_unit
+from app.engine.values import ascii_digits, match_unit
 
 MAX_PASTE = 4000
 
@@ -21,7 +21,7 @@ MAX_PASTE = 4000
 @dataclass(frozen=True)
 class Pasted:
     key: str
-    number: str  # as written, decimal comma turned into a point
+    number: str  # as written, in ASCII digits (a decimal comma is read by `split_number`)
     unit: str  # as written, "" if none or not a unit of the finding
 
 
@@ -49,7 +49,7 @@ def read_pasted(algorithm: Algorithm, text: str) -> list[Pasted]:
     pattern, owner = _pattern(algorithm)
     out: list[Pasted] = []
     seen: set[str] = set()
-    for match in pattern.finditer(text[:MAX_PASTE]):
+    for match in pattern.finditer(ascii_digits(text[:MAX_PASTE])):
         key = owner[match.group(1).lower()]
         if key in seen:
             continue
@@ -57,5 +57,5 @@ def read_pasted(algorithm: Algorithm, text: str) -> list[Pasted]:
         unit = match.group(3)
         if unit and match_unit(algorithm.findings[key], unit) is None:
             unit = ""
-        out.append(Pasted(key, match.group(2).replace(",", "."), unit))
+        out.append(Pasted(key, match.group(2), unit))
     return out

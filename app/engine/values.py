@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -86,16 +87,44 @@ def match_unit(finding: Finding, unit: str) -> str | None:
     return None
 
 
+_DECIMAL_SEPARATORS = {"\u066b": "."}  # the Arabic decimal separator
+_TYPED = re.compile(r"^\s*([+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+))\s*(.*?)\s*$", re.ASCII)
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit of any script (Arabic-Indic ٠–٩, Persian, full-width…)
+    written as 0–9, and the Arabic decimal separator as a point: what a keyboard in another
+    script types into a number field reads as the same number."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else _DECIMAL_SEPARATORS.get(c, c)
+        for c in text
+    )
+
+
 def split_number(key: str, finding: Finding, text: str) -> tuple[float, str]:
     """A number as typed in a form field, with the unit written after it if any (`9m`,
-    `0.8 mmol/L`); the unit is returned as typed ("" if none)."""
-    match = _NUMBER.match(text)
+    `0.8 mmol/L`, `0,8`, `٠٫٨`); the unit is returned as typed ("" if none). A decimal comma
+    is read as a point, except where it could as well separate thousands (`1,250`): that is
+    asked back rather than guessed, since the two readings differ a thousandfold."""
+    match = _TYPED.match(ascii_digits(text))
     if not match:
         raise FindingError(
             key,
             f"{finding.label}: enter a number (digits and a decimal point), or leave it empty.",
         )
-    return float(match.group(1)), match.group(2)
+    number = match.group(1)
+    if "," in number:
+        whole, _, fraction = number.lstrip("+-").partition(",")
+        if len(fraction) == 3 and 1 <= len(whole) <= 3:
+            raise FindingError(
+                key,
+                f"{finding.label}: is {number} a decimal ({whole}.{fraction}) or a thousands "
+                f"separator ({whole}{fraction})? Write it without the comma.",
+            )
+        number = number.replace(",", ".")
+    return float(number), match.group(2)
 
 
 def _units_text(finding: Finding) -> str:

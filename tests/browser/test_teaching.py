@@ -451,3 +451,31 @@ def test_teaching_pages_pass_axe_on_a_projector(new_page, path: str) -> None:
     assert response is not None and response.status in (200, 400)
     problems = axe_violations(page)
     assert not problems, problems
+
+
+# --------------------------------------------------------------------------- other keyboards
+
+PRESS = """([key, code]) => (document.activeElement || document.body).dispatchEvent(
+  new KeyboardEvent('keydown', {key, code, bubbles: true, cancelable: true}))"""
+
+
+def test_shortcuts_work_from_an_arabic_or_cyrillic_keyboard(page: Page, make_walker) -> None:
+    """On an Arabic layout the digit row types ١, ٢…; on a Cyrillic one the B key types и. The
+    shortcuts follow the key's place, so a class abroad drives the walk the same way."""
+    walker = make_walker(page)
+    walker.open()
+    form = walker.until(lambda f: bool(f.radios) or f.checklist)
+    first_title = walker.title
+    first_input = page.locator(
+        "form.step-form input[type=radio], form.step-form input[type=checkbox]:not([name=all])"
+    ).first
+    expect(first_input).not_to_be_checked()
+    page.evaluate(PRESS, ["١", "Digit1"])  # Arabic-Indic one
+    expect(first_input).to_be_checked()
+
+    walker.step(None if form.radios else {form.checkboxes[0]: "yes"})
+    expect(page.locator(HEADING)).not_to_have_text(first_title)
+    page.evaluate("() => document.getElementById('walk').setAttribute('data-stale', '')")
+    page.evaluate(PRESS, ["и", "KeyB"])  # Cyrillic layout, the key where B sits
+    page.wait_for_selector("#walk:not([data-stale])", state="attached")
+    expect(page.locator(HEADING)).to_have_text(first_title)
