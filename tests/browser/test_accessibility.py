@@ -48,3 +48,21 @@ def test_no_axe_violations(new_page, scenario, name, width):
     if width == 360:
         scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
         assert scroll_width <= 360, f"{url} scrolls sideways at 360px ({scroll_width}px wide)"
+
+
+def test_a_right_to_left_page_mirrors_its_marks(new_page) -> None:
+    """The planned Arabic interface: with `dir="rtl"` the red bar of a refused field sits at
+    the start of the line, on the right, and the skip link waits off the right-hand edge
+    (logical CSS properties)."""
+    page = new_page(360, 740)
+    page.goto(PAGES["labs_refused"][0])
+    sides = """() => {
+      document.documentElement.dir = 'rtl';
+      const field = getComputedStyle(document.querySelector('.has-error'));
+      const skip = getComputedStyle(document.querySelector('.skip-link'));
+      return {bar: [field.borderLeftWidth, field.borderRightWidth],
+              skip: [skip.left, skip.right]};
+    }"""
+    marks = page.evaluate(sides)
+    assert marks["bar"] == ["0px", "5px"], marks
+    assert marks["skip"][1] == "-9999px" and marks["skip"][0] != "-9999px", marks
