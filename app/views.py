@@ -18,7 +18,7 @@ from app.engine.models import (
     Source,
 )
 from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
-from app.engine.walk import Step, asks_of, walk
+from app.engine.walk import Step, asks_of, steps_ahead, walk
 from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string, walk_url
 
 FLAG_TEXT = {"low": "low for age", "high": "high for age", "normal": "within range for age"}
@@ -400,10 +400,7 @@ def _progress(algorithm: Algorithm, step: Step) -> str:
     """ "Step n of about m": the steps answered, this one, and those the walk would still ask if
     every answer from here on were "not known" (the path can change with the answers)."""
     done = sum(1 for e in step.trail if not e.node.computed)
-    ahead = walk(algorithm, step.findings, missing="unknown", rank=False)
-    asking = [e.node.id for e in ahead.trail if not e.node.computed]
-    remaining = len(asking) - asking.index(step.node.id) - 1 if step.node.id in asking else 0
-    return f"Step {done + 1} of about {done + 1 + remaining + 1}"
+    return f"Step {done + 1} of about {done + 1 + steps_ahead(step) + 1}"
 
 
 def _clinical(algorithm: Algorithm) -> frozenset[str]:

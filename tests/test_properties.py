@@ -19,7 +19,7 @@ from app.engine.values import (
     findings_to_pairs,
     make_quantity,
 )
-from app.engine.walk import walk
+from app.engine.walk import steps_ahead, walk
 
 ALGORITHM = load_file(Path(__file__).resolve().parents[1] / "algorithms" / "hypocalcemia.yaml")
 CATALOGUE = set(ALGORITHM.diagnoses)
@@ -70,6 +70,19 @@ def test_any_findings_give_a_question_or_a_result(findings: dict, missing: str) 
         assert scores == sorted(scores, reverse=True)
     else:
         assert any(k not in findings for k in step.asks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FINDINGS)
+def test_steps_ahead_are_the_steps_the_projected_walk_would_still_ask(findings: dict) -> None:
+    """ "Step n of about m" counts the steps after this one on the path the walk would take if
+    every answer still to give were "not known": the whole projected walk must agree."""
+    step = walk(ALGORITHM, findings, rank=False)
+    if step.status == "result":
+        return
+    projected = walk(ALGORITHM, findings, missing="unknown", rank=False)
+    asked = [e.node.id for e in projected.trail if not e.node.computed]
+    assert steps_ahead(step) == len(asked) - asked.index(step.node.id) - 1
 
 
 @settings(max_examples=300, deadline=None)

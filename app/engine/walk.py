@@ -189,6 +189,25 @@ def walk(
     raise AssertionError("the walk did not end: the algorithm has a cycle")
 
 
+def steps_ahead(step: Step) -> int:
+    """How many more steps the walk would ask after this one if every answer from here on were
+    "not known" (the path can change with the answers). Walks on from the step's node with the
+    same findings, deciding as `walk` does, without building the trail."""
+    nodes = index(step.algorithm)
+    node = step.node
+    count = 0
+    for _ in range(len(nodes) + 1):
+        if isinstance(node, ResultNode):
+            return count
+        if isinstance(node, DecisionNode):
+            node = nodes[decide(step.algorithm, node, step.findings, step.patient).next]
+            continue
+        if node is not step.node:
+            count += 1
+        node = nodes[node.next]
+    raise AssertionError("the walk did not end: the algorithm has a cycle")
+
+
 def index(algorithm: Algorithm) -> dict[str, NodeModel]:
     """Nodes by id (built once when the algorithm is loaded)."""
     return algorithm.node_ids()
