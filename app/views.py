@@ -161,44 +161,49 @@ class Modes:
         return "present" in self.views
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepView(Modes):
-    algorithm: Algorithm
-    step: Step
-    links: Links
-    trail: list[TrailView]
-    fields: list[FieldView]
-    hidden: list[tuple[str, str]]
-    limits: list[LimitView]
-    sources: dict[str, Source]
-    restart_url: str
-    back_url: str | None
-    self_url: str
+    """Everything a step page shows, built once per request by `build` and read by the
+    templates (which reach no further into the engine than `step` and `algorithm`). Frozen:
+    the page is a function of the URL, and nothing changes it after it is built."""
+
+    algorithm: Algorithm  # the algorithm walked (title, version, sources for the rationale)
+    step: Step  # the engine's answer: node, trail, differential, alerts, patient
+    links: Links  # URL builder under the root path, keeping the view flags
+    trail: list[TrailView]  # the answers so far, one entry per step passed, with change links
+    fields: list[FieldView]  # this step's form fields, with the values already given
+    hidden: list[tuple[str, str]]  # the state the step's form carries back (see carried_state)
+    limits: list[LimitView]  # the thresholds a measurement step shows for this patient
+    sources: dict[str, Source]  # every source by id, for citations beside ranges
+    restart_url: str  # a fresh walk, same view flags
+    back_url: str | None  # the step before this one (None on the first step)
+    self_url: str  # this step, canonical
     state_query: str  # the findings so far, for a form that posts them back (FHIR import)
     open_url: str  # this step outside the frame (embed mode off)
-    present_url: str
-    map_url: str
-    labs_url: str
-    views: tuple[str, ...]
-    errors: dict[str, str] = field(default_factory=dict)
-    lab_fields: list[FieldView] = field(default_factory=list)
-    labs_hidden: list[tuple[str, str]] = field(default_factory=list)
-    labs_errors: dict[str, str] = field(default_factory=dict)
+    present_url: str  # this step with presentation mode toggled
+    map_url: str  # the whole-tree map with this path marked
+    labs_url: str  # the labs-first form, keeping the findings so far
+    views: tuple[str, ...]  # the URL's view flags (present, embed)
+    errors: dict[str, str] = field(default_factory=dict)  # this step's refused fields, by key
+    lab_fields: list[FieldView] = field(default_factory=list)  # the labs-first form's fields
+    labs_hidden: list[tuple[str, str]] = field(default_factory=list)  # the state it carries
+    labs_errors: dict[str, str] = field(default_factory=dict)  # its refused fields, by key
     labs_paste: str = ""  # pasted text shown again when the labs form is refused
-    labs_form: str = LABS_FORM
-    # Result pages: every value given, once, with its flag; the clinical findings present; the
-    # abnormal values that no likely diagnosis accounts for.
-    progress: str = ""  # "Step 3 of about 9"
-    # After the labs form: the values recorded and the steps they answered.
+    labs_form: str = LABS_FORM  # the labs form's `from` marker
+    progress: str = ""  # "Step 3 of about 9" (questions only, not while changing an answer)
+    # After the labs form or a FHIR import: the values recorded and the steps they answered.
     recorded: list[AnswerView] = field(default_factory=list)
     recorded_from: str = ""  # "labs" or "fhir"
-    settled: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # titles of the lab steps they answer
+    # Result pages (the handover): every value given, once, with its flag; the clinical
+    # findings present; the abnormal values that no likely diagnosis accounts for.
     key_values: list[AnswerView] = field(default_factory=list)
     present_findings: list[str] = field(default_factory=list)
     also_abnormal: list[AnswerView] = field(default_factory=list)
+    # Emergency step: dose cards worked for the age and weight given, if any.
     dose_cards: list[DoseCardView] = field(default_factory=list)
-    dose_for: str = ""
-    dose_weight: str = ""
+    dose_for: str = ""  # "9 months, 8.2 kg"
+    dose_weight: str = ""  # the weight the volumes were worked for
 
     @property
     def node(self):  # type: ignore[no-untyped-def]
