@@ -141,6 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def favicon() -> Response:
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
+    @app.exception_handler(pages.Interrupt)
+    async def interrupted(request: Request, exc: pages.Interrupt) -> Response:
+        return exc.response
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()

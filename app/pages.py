@@ -71,48 +71,76 @@ class Opened:
     step: Step
 
 
-def open_walk(
-    request: Request, algorithm_id: str, catalog: Catalog, page: str = ""
-) -> Opened | Response:
+class Interrupt(Exception):
+    """A page that cannot be shown as asked; carries what is sent instead (an error page or a
+    redirect to the canonical address). The app answers it with that response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def open_walk(request: Request, algorithm_id: str, catalog: Catalog, page: str = "") -> Opened:
     """Read the walkthrough in the query string for one of its pages ("" for the steps, "map",
-    "labs"): an error page for anything not understood, a redirect to the canonical address
-    for a spelling that is understood but not canonical, otherwise the state and its step."""
+    "labs"). Raises `Interrupt` with an error page for anything not understood, or with a
+    redirect to the canonical address for a spelling understood but not canonical."""
     algorithm = catalog.get(algorithm_id)
     if len(request.url.query) > catalog.settings.max_query_length:
-        return error_page(request, 414, "This link is too long to be a walkthrough.", algorithm_id)
+        raise Interrupt(
+            error_page(request, 414, "This link is too long to be a walkthrough.", algorithm_id)
+        )
     pairs = request.query_params.multi_items()
     if page and any(k == "from" for k, _ in pairs):
-        return error_page(
-            request,
-            400,
-            "This page shows a walkthrough; it takes no form.",
-            algorithm_id,
-            bad_key="from",
-            pairs=pairs,
+        raise Interrupt(
+            error_page(
+                request,
+                400,
+                "This page shows a walkthrough; it takes no form.",
+                algorithm_id,
+                bad_key="from",
+                pairs=pairs,
+            )
         )
     try:
         state = parse_state(algorithm, pairs)
     except StateError as exc:
-        return error_page(request, 400, exc.message, algorithm_id, bad_key=exc.key, pairs=pairs)
+        raise Interrupt(
+            error_page(request, 400, exc.message, algorithm_id, bad_key=exc.key, pairs=pairs)
+        ) from exc
     if state.submission is None and (
         state.canonical_pairs != pairs or request.url.query != query_string(state.canonical_pairs)
     ):
         canonical = query_string(state.canonical_pairs)
-        return RedirectResponse(
-            walk_url(root_of(request), algorithm_id, canonical, page), 303, headers=NO_STORE
+        raise Interrupt(
+            RedirectResponse(
+                walk_url(root_of(request), algorithm_id, canonical, page), 303, headers=NO_STORE
+            )
         )
     try:
         step = walk(algorithm, state.findings, edit=state.edit)
     except WalkError as exc:
-        return error_page(request, 400, str(exc), algorithm_id, bad_key="edit", pairs=pairs)
+        raise Interrupt(
+            error_page(request, 400, str(exc), algorithm_id, bad_key="edit", pairs=pairs)
+        ) from exc
     return Opened(algorithm, state, step)
 
 
+def opened(page: str = "") -> Callable[..., Any]:
+    """The walkthrough of the request's query string, as a dependency of one of its pages."""
+
+    async def dependency(request: Request, algorithm_id: str, catalog: CatalogDep) -> Opened:
+        return open_walk(request, algorithm_id, catalog, page)
+
+    return dependency
+
+
+StepDep = Annotated[Opened, Depends(opened())]
+LabsDep = Annotated[Opened, Depends(opened("labs"))]
+MapDep = Annotated[Opened, Depends(opened("map"))]
+
+
 @html_page("/algorithms/{algorithm_id}")
-async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
-    opened = open_walk(request, algorithm_id, catalog)
-    if not isinstance(opened, Opened):
-        return opened
+async def walkthrough(request: Request, opened: StepDep) -> Response:
     view = build(opened.algorithm, opened.step, opened.state, root_of(request))
     status = 422 if opened.state.submission else 200
     if view.labs_errors:  # a refused labs form is shown again on its own page
@@ -136,11 +164,8 @@ async def walkthrough(request: Request, algorithm_id: str, catalog: CatalogDep) 
 
 
 @html_page("/algorithms/{algorithm_id}/labs")
-async def labs_form(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+async def labs_form(request: Request, opened: LabsDep) -> Response:
     """The "labs at hand" form for the walkthrough in the query string, on a page of its own."""
-    opened = open_walk(request, algorithm_id, catalog, "labs")
-    if not isinstance(opened, Opened):
-        return opened
     view = build(opened.algorithm, opened.step, opened.state, root_of(request), with_labs=True)
     return render(request, "labs_page.html", {"view": view}, headers=NO_STORE)
 
@@ -155,11 +180,10 @@ KIND_NAMES = {
 
 
 @html_page("/algorithms/{algorithm_id}/map")
-async def tree_map(request: Request, algorithm_id: str, catalog: CatalogDep) -> Response:
+async def tree_map(
+    request: Request, algorithm_id: str, catalog: CatalogDep, opened: MapDep
+) -> Response:
     """The whole tree, with the path of the walkthrough in the query string marked."""
-    opened = open_walk(request, algorithm_id, catalog, "map")
-    if not isinstance(opened, Opened):
-        return opened
     state, step = opened.state, opened.step
     qs = query_string(state.canonical_pairs)
     back = walk_url(root_of(request), algorithm_id, qs)
