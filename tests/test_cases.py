@@ -41,3 +41,28 @@ def test_the_published_diagnosis_stays_in_the_differential() -> None:
     assert f.main_list / f.total >= FLOOR_MAIN_LIST, misses
     assert f.top3 / f.total >= FLOOR_TOP3, misses
     assert f.first / f.total >= FLOOR_FIRST, misses
+
+
+def test_the_walk_api_answers_every_published_case_as_the_engine_does() -> None:
+    """Cases are also judged through the walk API, with the findings a report leaves out either
+    omitted (`"missing": "unknown"`) or sent as `"unknown"`: both must give the differential the
+    engine gives, in the same order, ending at the same result."""
+    from fastapi.testclient import TestClient
+
+    from app.factory import create_app
+    from app.settings import PROJECT_ROOT, Settings
+
+    client = TestClient(create_app(Settings(algorithms_dir=PROJECT_ROOT / "algorithms")))
+    for case in CASES:
+        expected = run(ALGORITHM, case).ranked
+        every = {k: "unknown" for k in ALGORITHM.findings} | case.findings
+        for body in (
+            {"findings": case.findings, "missing": "unknown"},
+            {"findings": every, "missing": "ask"},
+        ):
+            response = client.post("/api/algorithms/hypocalcemia/walk", json=body)
+            assert response.status_code == 200, (case.id, response.text)
+            answer = response.json()
+            assert answer["status"] == "result", (case.id, body["missing"], answer["node"])
+            got = [d["id"] for d in answer["differential"]]
+            assert got == list(expected), (case.id, body["missing"])
