@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, flag, reference_range
-from app.engine.doses import DoseCard, Volume, dose_cards
+from app.engine.doses import DoseCard, dose_cards
 from app.engine.models import (
     ActionNode,
     Algorithm,
@@ -105,41 +105,6 @@ class FieldView:
 
 
 @dataclass(frozen=True)
-class VolumeView:
-    text: str  # "4.1 mL", "8.2–16.4 mL"
-    note: str = ""  # "capped at this source's maximum, 10 mL"
-
-
-@dataclass(frozen=True)
-class DoseRowView:
-    dose: object
-    volume: VolumeView | None
-
-
-@dataclass(frozen=True)
-class DoseCardView:
-    drug: str
-    rows: tuple[DoseRowView, ...]
-
-
-def volume_view(volume: Volume) -> VolumeView:
-    text = format_number(volume.low_ml)
-    if volume.high_ml is not None:
-        text += f"–{format_number(volume.high_ml)}"
-    note = ""
-    if volume.capped and volume.max_ml is not None:
-        note = f"capped at this source's maximum, {format_number(volume.max_ml)} mL"
-    return VolumeView(text + "\u00a0mL", note)
-
-
-def _card_view(card: DoseCard) -> DoseCardView:
-    return DoseCardView(
-        card.drug,
-        tuple(DoseRowView(r.dose, volume_view(r.volume) if r.volume else None) for r in card.rows),
-    )
-
-
-@dataclass(frozen=True)
 class LimitView:
     label: str
     applies: str
@@ -201,7 +166,7 @@ class StepView(Modes):
     present_findings: list[str] = field(default_factory=list)
     also_abnormal: list[AnswerView] = field(default_factory=list)
     # Emergency step: dose cards worked for the age and weight given, if any.
-    dose_cards: list[DoseCardView] = field(default_factory=list)
+    dose_cards: list[DoseCard] = field(default_factory=list)
     dose_for: str = ""  # "9 months, 8.2 kg"
     dose_weight: str = ""  # the weight the volumes were worked for
 
@@ -346,14 +311,14 @@ def build(
                     also_abnormal.append(view)
             elif value is True and key in _clinical(algorithm):
                 present_labels.append(algorithm.findings[key].label)
-    cards: list[DoseCardView] = []
+    cards: list[DoseCard] = []
     dose_for = dose_weight = ""
     if isinstance(node, ActionNode) and node.doses:
         weight = findings.get("weight")
         kg = (
             weight.canonical(algorithm.findings["weight"]) if isinstance(weight, Quantity) else None
         )
-        cards = [_card_view(c) for c in dose_cards(node.doses, patient, kg)]
+        cards = dose_cards(node.doses, patient, kg)
         age = findings.get("age")
         if isinstance(age, Quantity):
             dose_for = f"for age {display(age)}"

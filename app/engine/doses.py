@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from app.engine.conditions import Patient, applies
 from app.engine.models import Dose
+from app.engine.values import format_number
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,18 @@ class Volume:
     high_ml: float | None  # None: a single mL/kg, not a range
     capped: bool  # the source's maximum was reached
     max_ml: float | None
+
+    @property
+    def text(self) -> str:
+        """As drawn up: "4.1 mL", "8.2–10 mL" (a no-break space before the unit)."""
+        high = f"–{format_number(self.high_ml)}" if self.high_ml is not None else ""
+        return f"{format_number(self.low_ml)}{high}\u00a0mL"
+
+    @property
+    def note(self) -> str:
+        if self.capped and self.max_ml is not None:
+            return f"capped at this source's maximum, {format_number(self.max_ml)} mL"
+        return ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ typed at the start, or answers kept after changing an earlier step — is marked
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from app.engine.conditions import Patient, evaluate, finding_tests, flag, patient_of
 from app.engine.models import (
@@ -114,23 +114,23 @@ def walk(
     alerts: list[Alert] = []
     cursor = -1
     node = nodes[algorithm.start]
+
+    def stop(at: NodeModel, **result: Any) -> Step:
+        """The walk ends at `at` with the trail so far."""
+        return Step(
+            algorithm, findings, tuple(trail), at, alerts=tuple(alerts), patient=patient, **result
+        )
+
     for _ in range(len(nodes) + 1):  # acyclic (checked at load): a path visits each node once
         if isinstance(node, ResultNode):
             if edit is not None:
                 raise WalkError(f"the step {edit!r} is not on this path.")
             if not rank:
-                return Step(
-                    algorithm, findings, tuple(trail), node, alerts=tuple(alerts), patient=patient
-                )
+                return stop(node)
             ranked = differential(algorithm, node, findings, patient)
-            return Step(
-                algorithm,
-                findings,
-                tuple(trail),
+            return stop(
                 node,
                 differential=ranked,
-                alerts=tuple(alerts),
-                patient=patient,
                 next_tests=next_tests(
                     algorithm,
                     node,
@@ -157,22 +157,12 @@ def walk(
             continue
         keys = asks_of(node)
         if node.id == edit:
-            return Step(
-                algorithm,
-                findings,
-                tuple(trail),
-                node,
-                editing=True,
-                alerts=tuple(alerts),
-                patient=patient,
-            )
+            return stop(node, editing=True)
         given = [k for k in keys if k in findings]
         if len(given) < len(keys) and missing == "ask":
             if edit is not None:  # the step to change lies beyond the first unanswered one
                 raise WalkError(f"the step {edit!r} is not on this path.")
-            return Step(
-                algorithm, findings, tuple(trail), node, alerts=tuple(alerts), patient=patient
-            )
+            return stop(node)
         first = min((position[k] for k in given), default=cursor + 1)
         auto = first <= cursor or not given
         cursor = max([cursor, *(position[k] for k in given)])
