@@ -17,19 +17,19 @@ from markupsafe import Markup
 
 from app.catalog import Catalog, get_catalog
 from app.engine.models import Algorithm
-from app.engine.values import display, encode_text
+from app.engine.values import display, findings_to_pairs
 from app.engine.walk import Step, WalkError, walk
 from app.flowchart import mark, mermaid, svg_path
 from app.rendering import render
 from app.teaching import BRANCHES, CaseWalk, Screen, TeachingCase, case_walk
 from app.treemap import build_map
 from app.urlstate import (
-    VIEWS,
     State,
     StateError,
     parse_state,
     query_string,
     root_path,
+    views_of,
     walk_url,
 )
 from app.views import FLAG_TEXT, Modes, build
@@ -240,11 +240,7 @@ def error_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     # Presentation and embed modes survive an error page and its links.
-    views = tuple(
-        dict.fromkeys(
-            v for k, v in request.query_params.multi_items() if k == "view" and v in VIEWS
-        )
-    )
+    views = views_of(request.query_params.multi_items())
     view_qs = query_string([("view", v) for v in views])
     without = None
     if algorithm_id and pairs is not None and bad_key:
@@ -284,7 +280,7 @@ async def case_list(request: Request, catalog: CatalogDep) -> Response:
     for case in sorted(catalog.cases.values(), key=lambda c: (c.difficulty, c.title)):
         groups.setdefault(case.branch, []).append(case)
     ordered = [(BRANCHES[b], groups[b]) for b in BRANCHES if b in groups]
-    views = tuple(v for v in request.query_params.getlist("view") if v in VIEWS)
+    views = views_of(request.query_params.multi_items())
     return render(request, "cases.html", {"groups": ordered, "views": views}, headers=NO_STORE)
 
 
@@ -333,7 +329,7 @@ async def teach(request: Request, case_id: str, catalog: CatalogDep) -> Response
         guess = int(params["guess"]) if "guess" in params else None
         revealed = params.get("reveal") == "yes"
         shown = int(params.get("shown", "0"))
-        views = tuple(v for v in params.getlist("view") if v in VIEWS)
+        views = views_of(params.multi_items())
         if not 0 <= index <= last or shown < 0 or (guess is not None and guess < 0):
             raise ValueError("that step is not part of this case")
     except ValueError as exc:
@@ -356,7 +352,7 @@ async def teach(request: Request, case_id: str, catalog: CatalogDep) -> Response
         "walk": walk_url(
             root,
             algorithm.id,
-            query_string([(k, encode_text(v)) for k, v in walked.result.findings.items()]),
+            query_string(findings_to_pairs(walked.result.findings)),
         ),
         "all": url(step=last, shown=len(ranked)),
     }

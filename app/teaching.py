@@ -119,6 +119,7 @@ class Screen:
 
     @property
     def taken(self) -> Branch | Fallback | None:
+        """The way out the walk took (what "reveal" shows)."""
         return self.decisions[0].outcome if self.decisions else None
 
 
@@ -138,6 +139,16 @@ class CaseWalk:
 
 
 def case_walk(algorithm: Algorithm, case: TeachingCase) -> CaseWalk:
+    """The case walked once per algorithm version (it depends on nothing in the request)."""
+    memo = algorithm.memo()
+    key = f"case_walk:{case.id}"
+    cached = memo.get(key)
+    if cached is None or cached.case is not case:
+        cached = memo[key] = _case_walk(algorithm, case)
+    return cached
+
+
+def _case_walk(algorithm: Algorithm, case: TeachingCase) -> CaseWalk:
     findings = findings_from_json(algorithm, case.findings)
     step = walk(algorithm, findings, missing="unknown")
     screens: list[Screen] = []

@@ -13,7 +13,7 @@ merged into the state and redirected (303) to the canonical URL, or re-shown wit
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +36,13 @@ from app.engine.values import (
 from app.engine.walk import asks_of, index
 
 VIEWS = ("present", "embed")
+
+
+def views_of(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The view flags (`view=present`, `view=embed`) of a query, known ones only, once each."""
+    return tuple(dict.fromkeys(v for k, v in pairs if k == "view" and v in VIEWS))
+
+
 # The "labs at hand" form: every measured finding at once, at any step. Not a node id (ids
 # cannot start with "*"), so it never collides with a step.
 LABS_FORM = "*labs"
