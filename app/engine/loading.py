@@ -144,6 +144,9 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
     if a.fhir_import is not None:
         for sid in a.fhir_import.sources:
             yield "fhir_import.sources", sid
+        for rule in a.fhir_import.rules:
+            if rule.source is not None:
+                yield f"fhir_import.rules.{rule.id}.source", rule.source
     for lid, limit in a.limits.items():
         for b in limit.bands:
             yield f"limit {lid}: bands.{b.label}.source", b.source

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from fhir_support import recent
 from playwright.sync_api import Page, expect
 
 from .conftest import TARGET
@@ -226,7 +227,7 @@ def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
 
 def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page = new_page()
-    bundle = json.loads((FHIR / "blood-gas-analyser.json").read_text())
+    bundle = recent(json.loads((FHIR / "blood-gas-analyser.json").read_text()))
     entries = bundle["entry"]
     request = {
         "hookInstance": "0b6e3f2a-5f69-4f39-9d4b-9a1d1c2d3e4f",

@@ -1,0 +1,273 @@
+"""Hospital data you can trust (issue 16): the FHIR import and the CDS Hooks service never mix
+patients, times or versions, and never answer hostile input with a 500."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir_support import recent
+from scenario_support import ALGORITHM
+
+from app.engine.values import Quantity, findings_from_json
+from app.factory import create_app
+from app.fhir import FhirError, import_fhir
+from app.settings import Settings
+
+CDS = "/cds-services/hypocalcemia-workup"
+API = "/api/algorithms/hypocalcemia/fhir"
+T0 = "2026-11-20T08:00:00Z"
+CODES = {
+    "ica": "1994-3",
+    "tca_mass": "17861-6",
+    "tca_mol": "2000-8",
+    "mg": "2601-3",
+    "pth": "2731-8",
+    "phos": "14879-1",
+    "alp": "6768-6",
+    "vitd": "62292-8",
+    "ph": "2744-1",
+}
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    settings = Settings(public_url="https://workup.example.org")
+    return TestClient(create_app(settings), follow_redirects=False, raise_server_exceptions=False)
+
+
+def obs(
+    oid: str,
+    test: str,
+    value: float | None,
+    unit: str | None = "mmol/L",
+    when: str | None = T0,
+    subject: str | None = "Patient/baby",
+    status: str = "final",
+    **extra: Any,
+) -> dict[str, Any]:
+    o: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": CODES[test]}]},
+    }
+    if subject is not None:
+        o["subject"] = {"reference": subject}
+    if when is not None:
+        o["effectiveDateTime"] = when
+    if value is not None:
+        q: dict[str, Any] = {"value": value}
+        if unit is not None:
+            q.update(unit=unit, system="http://unitsofmeasure.org", code=unit)
+        o["valueQuantity"] = q
+    o.update(extra)
+    return o
+
+
+def patient(pid: str = "baby", birth: str = "2026-02-20", **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": pid, "birthDate": birth, **extra}
+
+
+def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+def at(hours: float) -> str:
+    moment = datetime(2026, 11, 20, 8, tzinfo=UTC) + timedelta(hours=hours)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def reasons(imported: Any) -> dict[str, str]:
+    return {i.resource: i.reason for i in imported.ignored}
+
+
+def said(response: Any) -> str:
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    return " ".join(i["diagnostics"] for i in body["issue"])
+
+
+def cds_request(
+    pat: dict[str, Any], labs: list[dict[str, Any]], patient_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/1", "patientId": patient_id or pat["id"]},
+        "prefetch": {
+            "patient": pat,
+            "labs": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in labs],
+            },
+        },
+    }
+
+
+def fresh_cds(pat: dict[str, Any], *labs: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    moved = recent(bundle(pat, *labs))
+    resources = [e["resource"] for e in moved["entry"]]
+    return cds_request(resources[0], resources[1:], **kw)
+
+
+# --------------------------------------------------------------------------- 1. never a 500
+
+
+ADULT = bundle(patient("adult", "1990-05-01"), obs("ca", "ica", 0.9, subject="Patient/adult"))
+
+
+def test_an_adult_gets_a_clear_422_on_the_api_and_the_page_form(client: TestClient) -> None:
+    r = client.post(API, json=ADULT)
+    assert r.status_code == 422
+    assert "this workup is for infants and children" in said(r)
+    assert "36 y" in said(r)
+    page = client.post(
+        "/algorithms/hypocalcemia/fhir", data={"state": "", "bundle": json.dumps(ADULT)}
+    )
+    assert page.status_code == 422 and "infants and children" in page.text
+
+
+def test_an_adult_gets_no_card(client: TestClient) -> None:
+    pat = patient("adult", "1990-05-01")
+    r = client.post(CDS, json=fresh_cds(pat, obs("ca", "ica", 0.7, subject="Patient/adult")))
+    assert r.status_code == 200 and r.json() == {"cards": []}
+
+
+def test_a_birth_month_that_settles_the_age_band_gives_the_age() -> None:
+    # born in February 2025, sampled 20 Nov 2026: 629 to 657 days, inside one age band
+    imported = import_fhir(ALGORITHM, bundle(patient(birth="2025-02"), obs("ca", "ica", 0.8)))
+    age = findings_from_json(ALGORITHM, imported.findings)["age"]
+    assert isinstance(age, Quantity) and age.unit == "months" and 20.6 <= age.value <= 21.6
+    assert "birth month 2025-02" in imported.age
+
+
+@pytest.mark.parametrize("birth", ["2026-10", "2026"])
+def test_a_partial_birth_date_across_an_age_limit_is_asked_back(
+    client: TestClient, birth: str
+) -> None:
+    # born in October 2026, sampled 20 Nov 2026: 20 to 50 days, across the 28-day limit
+    body = bundle(patient(birth=birth), obs("ca", "ica", 0.8))
+    imported = import_fhir(ALGORITHM, body)
+    assert "age" not in imported.findings
+    assert "across an age limit" in reasons(imported)["Patient/baby"]
+    r = client.post(API, json=body)
+    assert r.status_code == 200 and "age" not in r.json()["findings"]
+    assert "age=" not in r.json()["url"]  # the walk asks the age
+
+
+NESTED: Any = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation"}}]}
+_deep: Any = NESTED["entry"][0]["resource"]
+for _ in range(400):
+    _deep["extension"] = [{"url": "x", "extension": []}]
+    _deep = _deep["extension"][0]
+
+HOSTILE = {
+    "deeply nested": NESTED,
+    "2 KB of brackets": "[" * 1000 + "]" * 1000,
+    "unknown resourceType": {"resourceType": "Foo"},
+    "resourceType not a string": {"resourceType": ["Bundle"]},
+    "code null": {"resourceType": "Observation", "status": "final", "code": None},
+    "entry not a list": {"resourceType": "Bundle", "entry": "x"},
+    "adult": ADULT,
+    "two patients": bundle(patient("mother", "1996-01-01"), patient("baby")),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_bodies_get_a_4xx_with_a_message_never_a_500(client: TestClient, name: str) -> None:
+    body = HOSTILE[name]
+    data = body if isinstance(body, str) else json.dumps(body)
+    r = client.post(API, content=data, headers={"content-type": "application/fhir+json"})
+    assert 400 <= r.status_code < 500, (name, r.status_code)
+    assert said(r)
+    page = client.post("/algorithms/hypocalcemia/fhir", data={"state": "", "bundle": data})
+    assert 400 <= page.status_code < 500, (name, page.status_code)
+
+
+def test_unknown_resources_and_a_null_code_inside_a_bundle_are_left_out_by_name() -> None:
+    body = bundle(
+        patient(),
+        obs("ca", "ica", 0.8),
+        {"resourceType": "Foo", "id": "f"},
+        {"resourceType": "Observation", "id": "nocode", "status": "final", "code": None},
+    )
+    imported = import_fhir(ALGORITHM, body)
+    assert imported.findings["ionized_calcium"] == {"value": 0.8, "unit": "mmol/L"}
+    assert "not an Observation" in reasons(imported)["Foo/f"]
+    assert "code" in reasons(imported)["Observation/nocode"]
+
+
+@pytest.mark.parametrize("prefetch", [[], "labs", 3, True])
+def test_a_prefetch_that_is_not_an_object_gets_a_400(client: TestClient, prefetch: Any) -> None:
+    body = {"hook": "patient-view", "context": {"patientId": "p1"}, "prefetch": prefetch}
+    r = client.post(CDS, json=body)
+    assert r.status_code == 400 and "prefetch must be an object" in said(r)
+
+
+@pytest.mark.parametrize("name", ["deeply nested", "unknown resourceType", "code null"])
+def test_hostile_prefetch_labs_never_give_a_500(client: TestClient, name: str) -> None:
+    body = cds_request(patient(), [])
+    body["prefetch"]["labs"]["entry"] = [{"resource": HOSTILE[name]}]
+    r = client.post(CDS, json=body)
+    assert r.status_code in (200, 422), r.status_code
+    if r.status_code == 200:
+        assert r.json() == {"cards": []}  # the entry is left out: no calcium, no card
+    else:
+        assert "nested" in said(r)
+
+
+# --------------------------------------------------------------------------- 2. one patient
+
+
+def test_two_patients_in_one_bundle_are_refused_by_name(client: TestClient) -> None:
+    body = bundle(
+        patient("mother", "1996-01-01"),
+        patient("baby"),
+        obs("ca-m", "ica", 1.0, subject="Patient/mother"),
+        obs("ca-b", "ica", 0.7),
+    )
+    with pytest.raises(FhirError, match="Patient/baby and Patient/mother"):
+        import_fhir(ALGORITHM, body)
+    r = client.post(API, json=body)
+    assert r.status_code == 422 and "Patient/baby and Patient/mother" in said(r)
+
+
+def test_another_patient_s_results_are_never_used() -> None:
+    body = bundle(
+        patient("baby"),
+        obs("ca-m", "ica", 0.6, subject="Patient/mother"),  # lower, and later: still not hers
+        obs("ca-b", "ica", 0.9, when=at(-1)),
+        obs("mg-m", "mg", 0.3, subject="https://ehr.example.org/fhir/Patient/mother"),
+    )
+    imported = import_fhir(ALGORITHM, body)
+    assert imported.findings["ionized_calcium"] == {"value": 0.9, "unit": "mmol/L"}
+    assert "magnesium" not in imported.findings
+    assert "Patient/mother" in reasons(imported)["Observation/ca-m"]
+    assert "Patient/mother" in reasons(imported)["Observation/mg-m"]
+
+
+def test_results_about_two_patients_without_a_patient_resource_are_refused() -> None:
+    body = bundle(obs("a", "ica", 0.7), obs("b", "mg", 0.7, subject="Patient/other"))
+    with pytest.raises(FhirError, match="2 patients"):
+        import_fhir(ALGORITHM, body)
+
+
+def test_a_cds_call_whose_patient_differs_from_the_prefetch_gets_no_card(
+    client: TestClient,
+) -> None:
+    low = obs("ca", "ica", 0.7)
+    assert len(client.post(CDS, json=fresh_cds(patient(), low)).json()["cards"]) == 1
+    other = fresh_cds(patient(), low, patient_id="someone-else")
+    assert client.post(CDS, json=other).json() == {"cards": []}
+    # a prefetch result about another patient is not read either
+    theirs = fresh_cds(patient(), obs("ca", "ica", 0.7, subject="Patient/someone-else"))
+    assert client.post(CDS, json=theirs).json() == {"cards": []}
