@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import jwt
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from app.catalog import Catalog, get_catalog
 from app.engine.conditions import evaluate, patient_of
@@ -108,11 +108,20 @@ async def fhir_import(algorithm_id: str, request: Request, catalog: CatalogDep) 
     return JSONResponse(report, headers=NO_STORE)
 
 
+def _sampled(moment: datetime | str | None) -> str:
+    """A sample time as a resident reads it: `20 Nov 2026 08:00 UTC`."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment) if moment else None
+    return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC") if moment else ""
+
+
 @router.post("/algorithms/{algorithm_id}/fhir", include_in_schema=False)
 async def fhir_import_form(algorithm_id: str, request: Request, catalog: CatalogDep) -> Response:
-    """The page form: pasted FHIR JSON plus the walkthrough so far (`state`), answered with a
-    303 to the step the imported values lead to."""
+    """The page form: pasted FHIR JSON plus the walkthrough so far (`state`), answered with the
+    confirmation: what was used (with sample dates) and what was left out and why, and a link to
+    the step the imported values lead to."""
     from app.pages import error_page  # the page layer renders errors
+    from app.rendering import render
 
     algorithm = catalog.get(algorithm_id)
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
@@ -133,10 +142,31 @@ async def fhir_import_form(algorithm_id: str, request: Request, catalog: Catalog
         return error_page(
             request, 422, f"The FHIR import was refused: {exc.key}: {exc.message}", algorithm_id
         )
-    pairs_out = findings_to_pairs(findings) + [("view", v) for v in state.views]
+    root = root_path(request.scope)
+    views = [("view", v) for v in state.views]
+    pairs_out = findings_to_pairs(findings) + views
     pairs_out.append(("recorded", "fhir"))
-    url = walk_url(root_path(request.scope), algorithm_id, query_string(pairs_out))
-    return RedirectResponse(url, 303, headers=NO_STORE)
+    report = {
+        "patient": imported.patient,
+        "index_time": _sampled(imported.index_time),
+        "age": imported.age,
+        "used": [
+            {
+                **u.__dict__,
+                "label": algorithm.findings[u.finding].label,
+                "sampled": _sampled(u.effective),
+            }
+            for u in imported.used
+        ],
+        "ignored": [{**i.__dict__, "sampled": _sampled(i.effective)} for i in imported.ignored],
+        "url": walk_url(root, algorithm_id, query_string(pairs_out)),
+        "back_url": walk_url(
+            root, algorithm_id, query_string(findings_to_pairs(state.findings) + views)
+        ),
+    }
+    return render(
+        request, "fhir_import.html", {"report": report, "views": state.views}, headers=NO_STORE
+    )
 
 
 # --------------------------------------------------------------------------- CDS Hooks
@@ -228,10 +258,6 @@ def _check_jwt(request: Request, catalog: Catalog) -> Response | None:
 def _low(algorithm: Algorithm, findings: Any, key: str, limit: str) -> bool:
     test = FindingTest(finding=key, below=Threshold(limit=limit))
     return evaluate(algorithm, test, findings, patient_of(algorithm, findings)) is True
-
-
-def _sampled(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
 
 
 @router.post(f"/cds-services/{SERVICE}", include_in_schema=False)

@@ -3,7 +3,9 @@ what hospitals send (tests/fixtures/fhir)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -158,20 +160,41 @@ def test_an_impossible_or_unconvertible_value_is_ignored_with_its_reason() -> No
         import_fhir(ALGORITHM, ["not", "a", "resource"])
 
 
-def test_the_page_form_imports_and_lands_on_the_step(client: TestClient) -> None:
+def test_the_page_form_confirms_with_sample_dates_then_lands_on_the_step(
+    client: TestClient,
+) -> None:
     state = "seizures=no&laryngospasm=no&tetany=no&apnea=no&arrhythmia_or_long_qt=no"
-    r = client.post(
-        "/algorithms/hypocalcemia/fhir",
-        data={"state": state, "bundle": json.dumps(fixture("blood-gas-analyser.json"))},
+    bundle = fixture("blood-gas-analyser.json")
+    bundle["entry"].append(
+        {
+            "resource": {
+                **bundle["entry"][3]["resource"],
+                "id": "gas-k-late",
+                "effectiveDateTime": "2026-11-21T09:00:00Z",
+            }
+        }
     )
-    assert r.status_code == 303
-    target = r.headers["location"]
+    r = client.post(
+        "/algorithms/hypocalcemia/fhir", data={"state": state, "bundle": json.dumps(bundle)}
+    )
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "Results read from the FHIR import" in r.text
+    assert "20 Nov 2026 08:00 UTC" in r.text  # the sample time, not the release time
+    assert "Observation/gas-k-late (sampled 21 Nov 2026 09:00 UTC): drawn 25 h after" in r.text
+    target = html.unescape(re.search(r'href="([^"]+)">Continue with these results', r.text)[1])
     assert "ionized_calcium=0.78mmol/L" in target and "seizures=no" in target
     assert target.endswith("recorded=fhir")
     page = client.get(target)
-    assert "recorded from the hospital system (FHIR import)" in page.text
+    assert "4 values recorded" in page.text  # age, pH, ionised calcium, potassium
     bad = client.post("/algorithms/hypocalcemia/fhir", data={"state": "", "bundle": "{"})
     assert bad.status_code == 422 and "not valid JSON" in bad.text
+
+
+def test_recorded_fhir_in_a_link_claims_no_source(client: TestClient) -> None:
+    """Anyone can add recorded=fhir to a link: the page must not say the hospital sent it."""
+    page = client.get("/algorithms/hypocalcemia?ionized_calcium=1.5mmol/L&recorded=fhir")
+    assert page.status_code == 200 and "1 value recorded" in page.text
+    assert "hospital system" not in page.text and "FHIR" not in page.text
 
 
 # --------------------------------------------------------------------------- CDS Hooks

@@ -271,3 +271,249 @@ def test_a_cds_call_whose_patient_differs_from_the_prefetch_gets_no_card(
     # a prefetch result about another patient is not read either
     theirs = fresh_cds(patient(), obs("ca", "ica", 0.7, subject="Patient/someone-else"))
     assert client.post(CDS, json=theirs).json() == {"cards": []}
+
+
+# --------------------------------------------------------------------------- 3. current versions
+
+
+def test_the_current_version_of_a_result_wins_by_version_id() -> None:
+    v1 = obs("mg", "mg", 0.4, meta={"versionId": "1"})
+    v2 = obs("mg", "mg", 0.8, status="amended", meta={"versionId": "2"})
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), v2, v1))
+    assert imported.findings["magnesium"] == {"value": 0.8, "unit": "mmol/L"}
+    assert "version 1 is superseded" in reasons(imported)["Observation/mg"]
+
+
+def test_the_current_version_wins_by_last_updated_or_by_its_correcting_status() -> None:
+    older = obs("mg", "mg", 0.4, meta={"lastUpdated": "2026-11-20T09:00:00Z"})
+    newer = obs("mg", "mg", 0.7, meta={"lastUpdated": "2026-11-20T11:00:00Z"})
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), newer, older))
+    assert imported.findings["magnesium"] == {"value": 0.7, "unit": "mmol/L"}
+    final = obs("mg", "mg", 0.4)
+    corrected = obs("mg", "mg", 0.6, status="corrected")
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), corrected, final))
+    assert imported.findings["magnesium"] == {"value": 0.6, "unit": "mmol/L"}
+
+
+@pytest.mark.parametrize("withdrawn", ["entered-in-error", "cancelled"])
+def test_a_result_withdrawn_in_its_current_version_is_never_used(withdrawn: str) -> None:
+    v1 = obs("mg", "mg", 0.4, meta={"versionId": "1"})
+    v2 = obs("mg", "mg", 0.4, status=withdrawn, meta={"versionId": "2"})
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), v1, v2))
+    assert "magnesium" not in imported.findings
+    assert withdrawn in " ".join(i.reason for i in imported.ignored)
+
+
+# --------------------------------------------------------------------------- 4. the index draw
+
+
+def test_pth_and_magnesium_come_from_the_low_calcium_draw_not_after_treatment() -> None:
+    body = bundle(
+        patient(),
+        obs("ca-low", "ica", 0.7, when=at(0)),
+        obs("pth-low", "pth", 250, "pg/mL", when=at(0)),
+        obs("mg-low", "mg", 0.4, when=at(0)),
+        # after IV calcium and magnesium
+        obs("ca-after", "ica", 1.05, when=at(6)),
+        obs("pth-after", "pth", 12, "pg/mL", when=at(6)),
+        obs("mg-after", "mg", 0.9, when=at(6)),
+    )
+    imported = import_fhir(ALGORITHM, body)
+    f = imported.findings
+    assert f["ionized_calcium"]["value"] == 0.7
+    assert f["pth"] == {"value": 250.0, "unit": "pg/mL"}
+    assert f["magnesium"]["value"] == 0.4
+    why = reasons(imported)
+    assert "6 h after the index calcium" in why["Observation/pth-after"]
+    assert "may follow treatment" in why["Observation/mg-after"]
+    assert "after the index calcium" in why["Observation/ca-after"]
+    left = {i.resource: i.effective for i in imported.ignored}
+    assert left["Observation/pth-after"].startswith("2026-11-20T14:00")  # its sample date
+
+
+def test_the_lowest_recent_calcium_sets_the_index_and_the_nearest_sample_is_used() -> None:
+    body = bundle(
+        patient(),
+        obs("ca-1", "ica", 0.9, when=at(-10)),
+        obs("ca-2", "ica", 0.7, when=at(-2)),
+        obs("ca-3", "ica", 1.0, when=at(0)),
+        obs("p-far", "phos", 1.1, when=at(-30)),
+        obs("p-near", "phos", 2.4, when=at(-3)),
+        obs("p-late", "phos", 1.0, when=at(0)),
+    )
+    imported = import_fhir(ALGORITHM, body)
+    assert imported.findings["ionized_calcium"]["value"] == 0.7
+    assert imported.index_time == datetime(2026, 11, 20, 6, tzinfo=UTC)
+    assert imported.findings["phosphate"]["value"] == 2.4
+    why = reasons(imported)
+    assert "farther from the index calcium than Observation/p-near" in why["Observation/p-far"]
+    assert "2 h after the index calcium" in why["Observation/p-late"]
+    used = {u.finding: u for u in imported.used}
+    assert used["phosphate"].effective == "2026-11-20T05:00:00+00:00"
+
+
+def test_the_api_shows_sample_dates_and_what_was_left_out(client: TestClient) -> None:
+    body = bundle(
+        patient(),
+        obs("ca", "ica", 0.7),
+        obs("pth-late", "pth", 12, "pg/mL", when=at(48)),
+    )
+    r = client.post(API, json=body)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    report = r.json()
+    assert report["used"][0]["effective"] == "2026-11-20T08:00:00+00:00"
+    assert report["index_time"] == "2026-11-20T08:00:00+00:00"
+    left = {i["resource"]: i for i in report["ignored"]}
+    assert left["Observation/pth-late"]["effective"] == "2026-11-22T08:00:00+00:00"
+
+
+def test_an_old_calcium_makes_no_card_and_a_recent_one_names_its_sample_date(
+    client: TestClient,
+) -> None:
+    low = obs("ca", "ica", 0.7)
+    moved = recent(bundle(patient(), low), hours_ago=2 * 365 * 24)
+    resources = [e["resource"] for e in moved["entry"]]
+    assert client.post(CDS, json=cds_request(resources[0], resources[1:])).json() == {"cards": []}
+    card = client.post(CDS, json=fresh_cds(patient(), low)).json()["cards"][0]
+    sampled = datetime.now(UTC) - timedelta(hours=2)
+    assert f"sampled {sampled:%d %b %Y}" in card["summary"]
+    assert f"sampled {sampled:%d %b %Y}" in card["detail"]
+
+
+# --------------------------------------------------------------------------- 5. age
+
+
+def test_a_newborn_s_birth_time_on_birth_date_gives_the_age_to_the_hour() -> None:
+    born = patient(
+        birth="2026-11-18",
+        _birthDate={
+            "extension": [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+                    "valueDateTime": "2026-11-18T04:00:00Z",
+                }
+            ]
+        },
+    )
+    imported = import_fhir(ALGORITHM, bundle(born, obs("ca", "ica", 0.8)))
+    assert imported.findings["age"] == {"value": 52.0, "unit": "hours"}
+    assert imported.age == "52 h"
+
+
+def test_ages_read_as_people_say_them() -> None:
+    imported = import_fhir(ALGORITHM, bundle(patient(birth="2020-05-20"), obs("ca", "ica", 0.8)))
+    assert imported.age == "6 y 6 m"
+    assert imported.findings["age"] == {"value": 6.5, "unit": "years"}
+
+
+# --------------------------------------------------------------------------- 6. values
+
+
+def test_a_comparator_is_kept_and_shown() -> None:
+    pth = obs("pth", "pth", 3, "pg/mL")
+    pth["valueQuantity"]["comparator"] = "<"
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), pth))
+    used = {u.finding: u for u in imported.used}
+    assert used["pth"].value == "<3 pg/mL"
+    assert "a limit of the assay, not a measurement" in used["pth"].note
+
+
+def test_components_and_diagnostic_report_results_are_read() -> None:
+    panel = {
+        "resourceType": "Observation",
+        "id": "gas",
+        "status": "final",
+        "subject": {"reference": "Patient/baby"},
+        "effectiveDateTime": T0,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24336-0"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "1994-3"}]},
+                "valueQuantity": {"value": 0.8, "code": "mmol/L"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2744-1"}]},
+                "valueQuantity": {"value": 7.31, "code": "[pH]"},
+            },
+        ],
+    }
+    contained = obs("r-mg", "mg", 0.5, subject=None)
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "chem",
+        "status": "final",
+        "code": {"text": "Chemistry"},
+        "subject": {"reference": "Patient/baby"},
+        "contained": [contained],
+        "result": [{"reference": "#r-mg"}],
+    }
+    imported = import_fhir(ALGORITHM, bundle(patient(), panel, report))
+    f = findings_from_json(ALGORITHM, imported.findings)
+    assert f["ionized_calcium"] == Quantity(0.8, "mmol/L")
+    assert f["blood_ph"] == Quantity(7.31, "")
+    assert f["magnesium"] == Quantity(0.5, "mmol/L")
+
+
+def test_one_sample_in_two_units_is_merged_and_two_different_values_are_not() -> None:
+    mass = obs("tca-mg", "tca_mass", 6.5, "mg/dL")
+    molar = obs("tca-mmol", "tca_mol", 1.62, "mmol/L")
+    imported = import_fhir(ALGORITHM, bundle(patient(), mass, molar))
+    assert "total_calcium" in imported.findings
+    assert "same sample" in " ".join(i.reason for i in imported.ignored)
+    other = obs("tca-mmol", "tca_mol", 2.2, "mmol/L")
+    imported = import_fhir(ALGORITHM, bundle(patient(), mass, other))
+    assert "total_calcium" not in imported.findings
+    assert "conflicts" in reasons(imported)["Observation/tca-mmol"]
+
+
+def test_ucum_variants_are_converted() -> None:
+    body = bundle(
+        patient(),
+        obs("ca", "ica", 0.8),
+        obs("alp", "alp", 1067, "[IU]/L"),
+        obs("d", "vitd", 12, "ug/L"),
+        obs("ph", "ph", 7.31, None),
+    )
+    f = findings_from_json(ALGORITHM, import_fhir(ALGORITHM, body).findings)
+    assert f["alkaline_phosphatase"] == Quantity(1067, "U/L")
+    assert f["vitamin_d_25oh"] == Quantity(12, "ng/mL")
+    assert f["blood_ph"] == Quantity(7.31, "")
+
+
+def test_a_unitless_calcium_is_not_read_as_mmol() -> None:
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8, None)))
+    assert "ionized_calcium" not in imported.findings
+    assert "not in the UCUM table" in reasons(imported)["Observation/ca"]
+
+
+def test_a_malformed_entry_is_left_out_and_the_rest_are_read(client: TestClient) -> None:
+    body = bundle(patient(), obs("ca", "ica", 0.8), obs("mg", "mg", 0.4, status="final "))
+    r = client.post(API, json=body)
+    assert r.status_code == 200
+    assert r.json()["findings"]["ionized_calcium"] == {"value": 0.8, "unit": "mmol/L"}
+    left = {i["resource"]: i["reason"] for i in r.json()["ignored"]}
+    assert "status" in left["Observation/mg"] and "malformed" in left["Observation/mg"]
+
+
+def test_undated_results_are_never_used_and_issued_is_not_the_sample_time() -> None:
+    undated = obs("mg", "mg", 0.4, when=None, issued="2026-11-20T09:00:00Z")
+    imported = import_fhir(ALGORITHM, bundle(patient(), obs("ca", "ica", 0.8), undated))
+    assert "magnesium" not in imported.findings
+    assert "no sample time" in reasons(imported)["Observation/mg"]
+
+
+# --------------------------------------------------------------------------- 7. rules on /about
+
+
+def test_the_import_rules_are_shown_on_the_about_page_with_their_source_or_reason(
+    client: TestClient,
+) -> None:
+    page = client.get("/about").text
+    rules = ALGORITHM.fhir_import
+    assert rules is not None and rules.rules
+    for rule in rules.rules:
+        assert f'id="rule-{rule.id}"' in page
+    assert "to be reviewed by clinicians" in page  # a value the app chose says so, and why
+    assert "<strong>1 h</strong>" in page  # the draw window, stated
+    assert "29265-6" in page and "albumin-corrected" in page  # refused by name
+    assert "<code>[IU]/L</code> as U/L" in page

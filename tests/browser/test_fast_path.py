@@ -218,8 +218,10 @@ def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
         (FHIR / "blood-gas-analyser.json").read_text()
     )
     page.get_by_role("button", name="Import these results").click()
+    expect(page.locator(HEADING)).to_have_text("Results read from the FHIR import")
+    expect(page.locator(".fhir-used")).to_contain_text("20 Nov 2026 08:00 UTC")
+    page.get_by_role("link", name="Continue with these results").click()
     status = page.locator(".recorded")
-    expect(status).to_contain_text("from the hospital system (FHIR import)")
     expect(status).to_contain_text("0.78 mmol/L")
     assert "ionized_calcium=0.78mmol/L" in page.url
     expect(page.locator(HEADING)).to_have_text("Red flags")  # symptoms are still asked
