@@ -19,6 +19,7 @@ from app import api, hospital, pages
 from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
+from app.cdsauth import CdsAuth
 from app.limits import BodyLimit
 from app.rendering import ResponseDebug, static_dir
 from app.security import SecurityHeaders
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.catalog = catalog
+    app.state.cds_auth = CdsAuth.from_settings(settings)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(hospital.router)

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-import jwt
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.catalog import Catalog, get_catalog
+from app.cdsauth import CdsAuth, Refusal
 from app.engine.conditions import evaluate, patient_of
 from app.engine.models import Algorithm, FindingTest, Threshold
 from app.engine.values import FindingError, display, findings_from_json, findings_to_pairs
@@ -231,27 +232,18 @@ async def cds_discovery() -> Response:
     )
 
 
-def _check_jwt(request: Request, catalog: Catalog) -> Response | None:
-    """With `WORKUP_CDS_JWT_PUBLIC_KEY` set, the call must carry a JWT signed with that key
-    (RS384 or ES384, as CDS Hooks asks), unexpired, addressed to this service's URL."""
-    key = catalog.settings.cds_jwt_public_key
-    if not key:
+async def _check_jwt(request: Request, catalog: Catalog, path: str) -> Response | None:
+    """The EHR's signed JWT (app.cdsauth), when issuers are configured; 401 saying what to fix."""
+    auth: CdsAuth = request.app.state.cds_auth
+    if not auth.on:
         return None
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
-        return _problem(401, "a signed JWT is required (Authorization: Bearer …)")
-    base = catalog.settings.public_url or str(request.base_url).rstrip("/")
-    audience = f"{base}{root_path(request.scope)}/cds-services/{SERVICE}"
+    audience = f"{catalog.settings.public_url}{root_path(request.scope)}{path}"
     try:
-        jwt.decode(
-            header[7:].strip(),
-            key,
-            algorithms=["RS384", "ES384"],
-            audience=audience,
-            options={"require": ["exp", "iss", "aud"]},
-        )
-    except jwt.PyJWTError as exc:
-        return _problem(401, f"the JWT was refused: {exc}")
+        await run_in_threadpool(auth.check, request.headers.get("authorization", ""), audience)
+    except Refusal as exc:
+        response = _cds_problem(401, str(exc), "login")
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
     return None
 
 
@@ -266,7 +258,7 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
     72 hours old) is low for the child's age by the algorithm's own limits, none otherwise. The
     service does not call the FHIR server: without the prefetch it answers 412."""
     algorithm = catalog.get("hypocalcemia")
-    refused = _check_jwt(request, catalog)
+    refused = await _check_jwt(request, catalog, f"/cds-services/{SERVICE}")
     if refused is not None:
         refused.headers.update(CORS)
         return refused
@@ -328,14 +320,14 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
         return _cds(NO_CARD)
     critical = _low(algorithm, findings, "ionized_calcium", "protocol-ionized-calcium")
     key = "ionized_calcium" if low_ionised else "total_calcium"
-    base = catalog.settings.public_url or str(request.base_url).rstrip("/")
+    base = catalog.settings.public_url  # never the request's Host header
     link = base + walk_url(
         root_path(request.scope), algorithm.id, query_string(findings_to_pairs(findings))
     )
     value = f"{algorithm.findings[key].label} {display(findings[key])}"
     sampled = _sampled(at)
     left_out = len(imported.ignored)
-    card = {
+    card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": f"{value} (sampled {sampled}): low for age. Open the workup"[:139],
         "indicator": "critical" if critical else "warning",
@@ -349,6 +341,9 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
         "source": {"label": f"Hypocalcaemia workup (algorithm {algorithm.version})"},
         "links": [{"label": "Open the workup with these results", "url": link, "type": "absolute"}],
     }
+    if not base:  # an absolute link needs the configured address (WORKUP_PUBLIC_URL)
+        card["links"] = []
+        card["detail"] += " (No link: this service's public address is not configured.)"
     return _cds({"cards": [card]})
 
 
@@ -356,7 +351,7 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
 async def cds_feedback(request: Request, catalog: CatalogDep) -> Response:
     """CDS Hooks feedback: `{"feedback": [{"card", "outcome", "outcomeTimestamp", …}]}`,
     answered 200 with an empty body. Nothing is kept."""
-    refused = _check_jwt(request, catalog)
+    refused = await _check_jwt(request, catalog, f"/cds-services/{SERVICE}/feedback")
     if refused is not None:
         refused.headers.update(CORS)
         return refused

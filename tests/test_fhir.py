@@ -260,6 +260,7 @@ def test_no_card_when_calcium_is_normal_or_the_prefetch_is_missing(client: TestC
 
 def test_with_a_key_configured_only_a_signed_jwt_for_this_service_is_heard() -> None:
     import time
+    import uuid
 
     import jwt
     from cryptography.hazmat.primitives import serialization
@@ -271,7 +272,11 @@ def test_with_a_key_configured_only_a_signed_jwt_for_this_service_is_heard() -> 
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    settings = Settings(public_url="https://workup.example.org", cds_jwt_public_key=public)
+    settings = Settings(
+        public_url="https://workup.example.org",
+        cds_jwt_issuers={"https://ehr.example.org": ""},  # this issuer's key is the PEM below
+        cds_jwt_public_key=public,
+    )
     guarded = TestClient(create_app(settings))
     url = "/cds-services/hypocalcemia-workup"
     body = hook(labs_and_patient("blood-gas-analyser.json"))
@@ -280,8 +285,9 @@ def test_with_a_key_configured_only_a_signed_jwt_for_this_service_is_heard() -> 
         claims = {
             "iss": "https://ehr.example.org",
             "aud": audience,
+            "iat": int(time.time()),
             "exp": int(time.time()) + 60,
-            "jti": "1",
+            "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, key, algorithm="ES384")  # type: ignore[arg-type]
 

@@ -517,3 +517,251 @@ def test_the_import_rules_are_shown_on_the_about_page_with_their_source_or_reaso
     assert "<strong>1 h</strong>" in page  # the draw window, stated
     assert "29265-6" in page and "albumin-corrected" in page  # refused by name
     assert "<code>[IU]/L</code> as U/L" in page
+
+
+# --------------------------------------------------------------------------- 8. CDS Hooks spec
+
+
+def test_discovery_declares_its_spec_version_and_no_3_0_only_prefetch_token(
+    client: TestClient,
+) -> None:
+    r = client.get("/cds-services")
+    service = r.json()["services"][0]
+    assert service["version"] == "2.0" and service["hookVersion"] == "1.0"
+    assert all("today()" not in q for q in service["prefetch"].values())
+    assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_the_service_routes_answer_a_cors_preflight(client: TestClient) -> None:
+    for path in ("/cds-services", CDS, f"{CDS}/feedback"):
+        r = client.options(
+            path,
+            headers={
+                "Origin": "https://sandbox.cds-hooks.org",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert r.status_code == 204, path
+        assert r.headers["access-control-allow-origin"] == "*"
+        assert "authorization" in r.headers["access-control-allow-headers"]
+
+
+def test_a_missing_prefetch_gets_412_saying_what_to_send(client: TestClient) -> None:
+    body = {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p1"}}
+    r = client.post(CDS, json=body)
+    assert r.status_code == 412 and "send the prefetch" in said(r)
+    body["prefetch"] = {"patient": patient("p1")}
+    r = client.post(CDS, json=body)
+    assert r.status_code == 412 and "labs" in said(r)
+
+
+def test_a_picu_sized_prefetch_is_heard_and_the_limit_still_holds(client: TestClient) -> None:
+    labs = [obs(f"k{i}", "mg", 0.8, when=at(-i / 100)) for i in range(3500)]
+    body = fresh_cds(patient(), obs("ca", "ica", 0.7), *labs)
+    size = len(json.dumps(body))
+    assert 1024 * 1024 < size < 2 * 1024 * 1024
+    r = client.post(CDS, json=body)
+    assert r.status_code == 200 and len(r.json()["cards"]) == 1
+    huge = json.dumps(body) + " " * (2 * 1024 * 1024)
+    r = client.post(CDS, content=huge, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_the_feedback_endpoint_answers_as_the_spec_says(client: TestClient) -> None:
+    feedback = {
+        "feedback": [
+            {
+                "card": "4f0ba0c5-6d3b-4b8d-94bb-3b54e7b7b8c4",
+                "outcome": "accepted",
+                "acceptedSuggestions": [],
+                "outcomeTimestamp": "2026-11-20T08:10:00Z",
+            }
+        ]
+    }
+    r = client.post(f"{CDS}/feedback", json=feedback)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    bad = client.post(f"{CDS}/feedback", json={"feedback": [{"outcome": "liked"}]})
+    assert bad.status_code == 400 and "outcome (accepted or overridden)" in said(bad)
+
+
+def test_without_a_public_url_a_card_links_nowhere_rather_than_to_the_host_header() -> None:
+    plain = TestClient(create_app(Settings()))
+    r = plain.post(
+        CDS,
+        json=fresh_cds(patient(), obs("ca", "ica", 0.7)),
+        headers={"host": "evil.example.com"},
+    )
+    card = r.json()["cards"][0]
+    assert card["links"] == [] and "evil.example.com" not in json.dumps(card)
+
+
+# --------------------------------------------------------------------------- 8. the EHR's JWT
+
+
+class KeySet:
+    """A JSON Web Key Set served on 127.0.0.1, counting how often it is fetched."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.keys: dict[str, Any] = {}
+        self.private: dict[str, Any] = {}
+        self.fetches = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+                owner.fetches += 1
+                body = json.dumps({"keys": list(owner.keys.values())}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, kid: str) -> Any:
+        """The private key of `kid`, published in the set on first use."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from jwt.algorithms import ECAlgorithm
+
+        if kid in self.private:
+            return self.private[kid]
+        private = self.private[kid] = ec.generate_private_key(ec.SECP384R1())
+        jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        self.keys[kid] = {**jwk, "kid": kid, "alg": "ES384", "use": "sig"}
+        return private
+
+
+ISS = "https://ehr.example.org"
+AUD = "https://workup.example.org" + CDS
+
+
+def token(private: Any, kid: str, **claims: Any) -> str:
+    import time
+    import uuid
+
+    import jwt
+
+    now = int(time.time())
+    body = {"iss": ISS, "aud": AUD, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    return jwt.encode(body, private, algorithm="ES384", headers={"kid": kid})
+
+
+@pytest.fixture(scope="module")
+def keyset() -> Any:
+    keys = KeySet()
+    yield keys
+    keys.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def guarded(keyset: KeySet) -> TestClient:
+    settings = Settings(public_url="https://workup.example.org", cds_jwt_issuers={ISS: keyset.url})
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def call(client: TestClient, jwt_text: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {jwt_text}"} if jwt_text else {}
+    return client.post(CDS, json=fresh_cds(patient(), obs("ca", "ica", 0.7)), headers=headers)
+
+
+def test_a_jwt_from_an_allowed_issuer_s_key_set_is_heard_once(
+    guarded: TestClient, keyset: KeySet
+) -> None:
+    key = keyset.add("k1")
+    good = token(key, "k1")
+    ok = call(guarded, good)
+    assert ok.status_code == 200 and len(ok.json()["cards"]) == 1
+    again = call(guarded, good)
+    assert again.status_code == 401 and "already used" in said(again)
+    assert again.headers["access-control-allow-origin"] == "*"
+    for _ in range(3):
+        assert call(guarded, token(key, "k1")).status_code == 200
+    assert keyset.fetches == 1  # the key set is cached
+
+
+def test_a_rotated_key_is_fetched_and_an_unknown_key_is_refused(keyset: KeySet) -> None:
+    from app.cdsauth import CdsAuth
+
+    settings = Settings(public_url="https://workup.example.org", cds_jwt_issuers={ISS: keyset.url})
+    app = create_app(settings)
+    app.state.cds_auth = CdsAuth.from_settings(settings, cooldown=0)  # no wait between fetches
+    guarded = TestClient(app)
+    assert call(guarded, token(keyset.add("k1"), "k1")).status_code == 200
+    rotated = keyset.add("k2")  # the EHR publishes a new key and signs with it
+    before = keyset.fetches
+    assert call(guarded, token(rotated, "k2")).status_code == 200
+    assert keyset.fetches == before + 1
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    forged = call(guarded, token(ec.generate_private_key(ec.SECP384R1()), "k2"))
+    assert forged.status_code == 401 and "does not verify" in said(forged)
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        ({"iss": "https://other.example.org"}, "not an issuer this service trusts"),
+        ({"aud": "https://other.example.org" + CDS}, f"aud must be the URL called: {AUD}"),
+        ({"jti": None}, "needs the claim jti"),
+        ({"iat": None}, "needs the claim iat"),
+        ({"exp": None}, "needs the claim exp"),
+        ({"exp": 4_102_444_800}, "longer than 5 minutes"),
+        ({"exp": 1_000_000_000, "iat": 999_999_990}, "expired"),
+    ],
+)
+def test_a_jwt_is_refused_with_what_to_fix_and_no_library_text(
+    guarded: TestClient, keyset: KeySet, claims: dict[str, Any], words: str
+) -> None:
+    key = keyset.add("k1")
+    fetches = keyset.fetches
+    r = call(guarded, token(key, "k1", **claims))
+    assert r.status_code == 401, r.text
+    assert words in said(r)
+    assert "Signature" not in r.text and "Error" not in r.text
+    if "issuer" in words:
+        assert keyset.fetches == fetches  # nothing fetched for an issuer not on the list
+
+
+def test_no_token_gets_a_401_saying_how_to_send_one(guarded: TestClient) -> None:
+    r = call(guarded, None)
+    assert r.status_code == 401 and "Authorization: Bearer" in said(r)
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_the_jwt_check_needs_a_public_url_and_a_readable_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(cds_jwt_issuers={ISS: "https://ehr.example.org/jwks.json"})
+    with pytest.raises(ValidationError, match="not a readable PEM"):
+        Settings(
+            public_url="https://workup.example.org",
+            cds_jwt_issuers={ISS: ""},
+            cds_jwt_public_key="-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----",
+        )
+    with pytest.raises(ValidationError, match="https"):
+        Settings(public_url="https://w.example.org", cds_jwt_issuers={ISS: "http://ehr.org/k"})
+    with caplog.at_level("INFO", logger="workup"):
+        create_app(Settings())
+        create_app(
+            Settings(
+                public_url="https://workup.example.org",
+                cds_jwt_issuers={ISS: "https://ehr.example.org/jwks.json"},
+            )
+        )
+    said_at_start = " ".join(r.getMessage() for r in caplog.records if r.name == "workup")
+    assert "JWT check: off" in said_at_start and "JWT check: on" in said_at_start
