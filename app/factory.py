@@ -20,6 +20,7 @@ from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
 from app.cdsauth import CdsAuth
+from app.errorlog import ErrorLog
 from app.limits import BodyLimit
 from app.rendering import ResponseDebug, static_dir
 from app.security import SecurityHeaders
@@ -161,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         route_path = request.url.path.removeprefix(settings.root_path)
+        if route_path.startswith("/cds-services") or route_path.endswith("/fhir"):
+            return hospital.problem(exc.status_code, str(exc.detail), "not-found")
         if route_path.startswith("/api/"):
             return JSONResponse(
                 {"detail": exc.detail},
@@ -171,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
+    app.add_middleware(ErrorLog)  # innermost: it sees the route, and no exception passes it
     app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=800)

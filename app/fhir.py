@@ -114,6 +114,7 @@ def _problem(exc: ValidationError) -> str:
 
 @dataclass
 class _Body:
+    codes: frozenset[str] = frozenset()  # every LOINC code read or refused by name
     patients: list[tuple[Patient, str]] = field(default_factory=list)  # with the entry fullUrl
     observations: list[tuple[Observation, str, dict[str, Any]]] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
@@ -152,7 +153,29 @@ def _observation(raw: dict[str, Any]) -> Observation:
     return obs
 
 
+def _raw_loinc(raw: dict[str, Any]) -> set[str]:
+    """The LOINC codes of an Observation and its components, read before parsing it."""
+    found: set[str] = set()
+    concepts = [raw.get("code")]
+    components = raw.get("component")
+    if isinstance(components, list):
+        concepts += [c.get("code") for c in components if isinstance(c, dict)]
+    for concept in concepts:
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        for coding in codings if isinstance(codings, list) else []:
+            if isinstance(coding, dict) and coding.get("system") == LOINC:
+                code = coding.get("code")
+                if isinstance(code, str):
+                    found.add(code)
+    return found
+
+
 def _read_observation(raw: dict[str, Any], name: str, body: _Body) -> None:
+    if body.codes and isinstance(raw.get("code"), dict) and not (_raw_loinc(raw) & body.codes):
+        # Most of a PICU child's results (blood counts, drug levels) are not read here: left out
+        # before the costly model validation.
+        body.ignored.append(Ignored(name, "no LOINC code this workup reads"))
+        return
     try:
         obs = _observation(raw)
     except ValidationError as exc:
@@ -164,13 +187,22 @@ def _read_observation(raw: dict[str, Any], name: str, body: _Body) -> None:
     body.observations.append((obs, name, raw))
 
 
-def _read(data: Any) -> _Body:
+def _codes(algorithm: Algorithm) -> frozenset[str]:
+    memo = algorithm.memo()
+    if "fhir_codes" not in memo:
+        read = {c.code for f in algorithm.findings.values() for c in f.loinc}
+        refused = {c.code for f in algorithm.findings.values() for c in f.loinc_refused}
+        memo["fhir_codes"] = frozenset(read | refused)
+    return memo["fhir_codes"]  # type: ignore[no-any-return]
+
+
+def _read(data: Any, codes: frozenset[str] = frozenset()) -> _Body:
     if not isinstance(data, dict) or "resourceType" not in data:
         raise FhirError("the body is not a FHIR resource (no resourceType)")
     if _depth(data) > MAX_DEPTH:
         raise FhirError(f"the JSON is nested more than {MAX_DEPTH} levels deep: not a lab result")
     kind = data["resourceType"]
-    body = _Body()
+    body = _Body(codes=codes)
     if kind == "Observation":
         try:
             body.observations.append((_observation(data), _label(data), data))
@@ -635,7 +667,7 @@ def import_fhir(algorithm: Algorithm, data: Any, patient_id: str | None = None) 
     rules = algorithm.fhir_import
     if rules is None:
         raise FhirError(f"the algorithm {algorithm.id!r} declares no FHIR import")
-    body = _read(data)
+    body = _read(data, _codes(algorithm))
     out = Imported(ignored=list(body.ignored))
     patient, names = _whose(body, patient_id)
     out.patient = next((n for n in sorted(names) if n.startswith("Patient/")), None)

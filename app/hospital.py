@@ -43,7 +43,7 @@ IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _problem(status: int, message: str, code: str = "invalid") -> JSONResponse:
+def problem(status: int, message: str, code: str = "invalid") -> JSONResponse:
     """A FHIR error: an OperationOutcome whose diagnostics say what to send instead."""
     outcome = {
         "resourceType": "OperationOutcome",
@@ -101,11 +101,11 @@ async def fhir_import(algorithm_id: str, request: Request, catalog: CatalogDep) 
         imported = import_fhir(algorithm, await _fhir_body(request))
         report = _report(algorithm, imported, root_path(request.scope))
     except _Refused as exc:
-        return _problem(exc.status, exc.message)
+        return problem(exc.status, exc.message)
     except FhirError as exc:
-        return _problem(422, str(exc))
+        return problem(422, str(exc))
     except FindingError as exc:
-        return _problem(422, f"{exc.key}: {exc.message}")
+        return problem(422, f"{exc.key}: {exc.message}")
     return JSONResponse(report, headers=NO_STORE)
 
 
@@ -190,7 +190,7 @@ def _cds(body: Any, status: int = 200) -> JSONResponse:
 
 
 def _cds_problem(status: int, message: str, code: str = "invalid") -> JSONResponse:
-    response = _problem(status, message, code)
+    response = problem(status, message, code)
     response.headers.update(CORS)
     return response
 

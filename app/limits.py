@@ -29,9 +29,10 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope.get("path", ""), self.max_body)
+        fhir = limit != self.max_body
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(send, limit)
+            await self._refuse(send, limit, fhir)
             return
         # Read the whole body first (bounded), then hand the app a replay of it: the limit is
         # enforced here with a 413 whether the body was sent with a length or in chunks.
@@ -45,7 +46,7 @@ class BodyLimit:
             body = message.get("body", b"")
             received += len(body)
             if received > limit:
-                await self._refuse(send, limit)
+                await self._refuse(send, limit, fhir)
                 return
             chunks.append(body)
             more = message.get("more_body", False)
@@ -60,14 +61,25 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        body = json.dumps({"detail": f"The body is larger than {limit} bytes."}).encode()
+    async def _refuse(self, send: Send, limit: int, fhir: bool = False) -> None:
+        message = f"The body is larger than {limit} bytes."
+        kind = b"application/json"
+        if fhir:  # the FHIR routes answer every error as an OperationOutcome
+            kind = b"application/fhir+json"
+            body = json.dumps(
+                {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "error", "code": "too-long", "diagnostics": message}],
+                }
+            ).encode()
+        else:
+            body = json.dumps({"detail": message}).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

@@ -59,6 +59,9 @@ class SecurityHeaders:
                 ]
                 present = {k.lower() for k, _ in headers}
                 headers.extend((k, v) for k, v in self.headers if k not in present)
+                if scope["method"] == "POST" and b"cache-control" not in present:
+                    # Answers to a POST echo what was sent (lab values): never cached.
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -557,7 +557,10 @@ def test_a_missing_prefetch_gets_412_saying_what_to_send(client: TestClient) -> 
 
 
 def test_a_picu_sized_prefetch_is_heard_and_the_limit_still_holds(client: TestClient) -> None:
-    labs = [obs(f"k{i}", "mg", 0.8, when=at(-i / 100)) for i in range(3500)]
+    # a PICU child's few days: blood counts and the like, with the chemistry among them
+    other = {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}  # haemoglobin
+    labs = [obs(f"hb{i}", "mg", 110, "g/L", when=at(-i / 100), code=other) for i in range(3000)]
+    labs += [obs(f"mg{i}", "mg", 0.8, when=at(-i / 10)) for i in range(400)]
     body = fresh_cds(patient(), obs("ca", "ica", 0.7), *labs)
     size = len(json.dumps(body))
     assert 1024 * 1024 < size < 2 * 1024 * 1024
@@ -765,3 +768,47 @@ def test_the_jwt_check_needs_a_public_url_and_a_readable_key(
         )
     said_at_start = " ".join(r.getMessage() for r in caplog.records if r.name == "workup")
     assert "JWT check: off" in said_at_start and "JWT check: on" in said_at_start
+
+
+# --------------------------------------------------------------------------- 9. errors and logs
+
+
+def test_an_unhandled_error_is_logged_by_type_and_route_never_its_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(Settings())
+
+    @app.post("/api/algorithms/{algorithm_id}/boom")
+    async def boom(algorithm_id: str) -> None:
+        raise ValueError("ionized_calcium 0.78 mmol/L, age 52 h, Patient/baby")
+
+    broken = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level("INFO"):
+        r = broken.post("/api/algorithms/hypocalcemia/boom?pth=250", json={"pth": 250})
+    assert r.status_code == 500 and "0.78" not in r.text
+    logged = "\n".join(
+        f"{rec.getMessage()} {rec.exc_text or ''} {rec.exc_info or ''}"
+        for rec in caplog.records
+        if not rec.name.startswith(("httpx", "httpcore"))  # the test client's own log
+    )
+    assert "ValueError on POST /api/algorithms/{algorithm_id}/boom" in logged
+    assert "0.78" not in logged and "52 h" not in logged and "baby" not in logged
+    assert "250" not in logged
+
+
+def test_errors_of_the_fhir_routes_are_operation_outcomes(client: TestClient) -> None:
+    too_big = b"{" + b" " * (3 * 1024 * 1024) + b"}"
+    r = client.post(API, content=too_big, headers={"content-type": "application/fhir+json"})
+    assert r.status_code == 413 and "larger than" in said(r)
+    r = client.post("/api/algorithms/nope/fhir", json=bundle(patient()), headers={"accept": "*/*"})
+    assert r.status_code == 404 and said(r)
+
+
+def test_answers_that_echo_lab_values_are_never_cached(client: TestClient) -> None:
+    walk = client.post(
+        "/api/algorithms/hypocalcemia/walk",
+        json={"findings": {"ionized_calcium": {"value": 0.7, "unit": "mmol/L"}}},
+    )
+    assert walk.status_code == 200 and walk.headers["cache-control"] == "no-store"
+    r = client.post(CDS, json=fresh_cds(patient(), obs("ca", "ica", 0.7)))
+    assert r.headers["cache-control"] == "no-store"
