@@ -15,7 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import api, hospital, pages
+from app import api, hospital, pages, smart
 from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
@@ -131,9 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.catalog = catalog
     app.state.cds_auth = CdsAuth.from_settings(settings)
+    app.state.smart_signer = smart.Signer(settings.smart_secret)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(hospital.router)
+    app.include_router(smart.router)
     app.mount("/static", CachedStatic(directory=static_dir()), name="static")
 
     @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)

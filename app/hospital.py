@@ -116,36 +116,28 @@ def _sampled(moment: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC") if moment else ""
 
 
-@router.post("/algorithms/{algorithm_id}/fhir", include_in_schema=False)
-async def fhir_import_form(algorithm_id: str, request: Request, catalog: CatalogDep) -> Response:
-    """The page form: pasted FHIR JSON plus the walkthrough so far (`state`), answered with the
-    confirmation: what was used (with sample dates) and what was left out and why, and a link to
-    the step the imported values lead to."""
-    from app.pages import error_page  # the page layer renders errors
+def confirmation(
+    request: Request,
+    algorithm: Algorithm,
+    data: Any,
+    patient_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    views: tuple[str, ...] = (),
+) -> Response:
+    """The confirmation page of an import (a pasted Bundle, or the chart read by a SMART
+    launch): what was used, with sample dates, what was left out and why, and the link to the
+    step the values lead to. Raises FhirError for a body the import refuses."""
     from app.rendering import render
 
-    algorithm = catalog.get(algorithm_id)
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-    pairs = parse_qsl(form.get("state", ""), keep_blank_values=True)
+    imported = import_fhir(algorithm, data, patient_id=patient_id)
+    findings = dict(before or {})
     try:
-        state = parse_state(algorithm, [(k, v) for k, v in pairs if k != "recorded"])
-        imported = import_fhir(algorithm, _json(form.get("bundle", "")))
-        findings = dict(state.findings)
         findings.update(findings_from_json(algorithm, imported.findings))
-    except StateError as exc:
-        return error_page(request, 400, exc.message, algorithm_id)
-    except _Refused as exc:
-        message = "the text is not valid JSON" if exc.status == 400 else exc.message
-        return error_page(request, 422, f"The FHIR import was refused: {message}", algorithm_id)
-    except FhirError as exc:
-        return error_page(request, 422, f"The FHIR import was refused: {exc}", algorithm_id)
     except FindingError as exc:
-        return error_page(
-            request, 422, f"The FHIR import was refused: {exc.key}: {exc.message}", algorithm_id
-        )
+        raise FhirError(f"{exc.key}: {exc.message}") from None
     root = root_path(request.scope)
-    views = [("view", v) for v in state.views]
-    pairs_out = findings_to_pairs(findings) + views
+    view_pairs = [("view", v) for v in views]
+    pairs_out = findings_to_pairs(findings) + view_pairs
     pairs_out.append(("recorded", "fhir"))
     report = {
         "patient": imported.patient,
@@ -160,14 +152,37 @@ async def fhir_import_form(algorithm_id: str, request: Request, catalog: Catalog
             for u in imported.used
         ],
         "ignored": [{**i.__dict__, "sampled": _sampled(i.effective)} for i in imported.ignored],
-        "url": walk_url(root, algorithm_id, query_string(pairs_out)),
+        "url": walk_url(root, algorithm.id, query_string(pairs_out)),
         "back_url": walk_url(
-            root, algorithm_id, query_string(findings_to_pairs(state.findings) + views)
+            root, algorithm.id, query_string(findings_to_pairs(before or {}) + view_pairs)
         ),
     }
-    return render(
-        request, "fhir_import.html", {"report": report, "views": state.views}, headers=NO_STORE
-    )
+    return render(request, "fhir_import.html", {"report": report, "views": views}, headers=NO_STORE)
+
+
+@router.post("/algorithms/{algorithm_id}/fhir", include_in_schema=False)
+async def fhir_import_form(algorithm_id: str, request: Request, catalog: CatalogDep) -> Response:
+    """The page form: pasted FHIR JSON plus the walkthrough so far (`state`), answered with the
+    confirmation: what was used (with sample dates) and what was left out and why, and a link to
+    the step the imported values lead to."""
+    from app.pages import error_page  # the page layer renders errors
+
+    algorithm = catalog.get(algorithm_id)
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    pairs = parse_qsl(form.get("state", ""), keep_blank_values=True)
+    try:
+        state = parse_state(algorithm, [(k, v) for k, v in pairs if k != "recorded"])
+        data = _json(form.get("bundle", ""))
+        return confirmation(
+            request, algorithm, data, before=dict(state.findings), views=tuple(state.views)
+        )
+    except StateError as exc:
+        return error_page(request, 400, exc.message, algorithm_id)
+    except _Refused as exc:
+        message = "the text is not valid JSON" if exc.status == 400 else exc.message
+        return error_page(request, 422, f"The FHIR import was refused: {message}", algorithm_id)
+    except FhirError as exc:
+        return error_page(request, 422, f"The FHIR import was refused: {exc}", algorithm_id)
 
 
 # --------------------------------------------------------------------------- CDS Hooks

@@ -60,6 +60,25 @@ class Settings(BaseSettings):
             "set URL. The app refuses to start if it cannot read it."
         ),
     )
+    smart_issuers: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "FHIR base URLs of the EHRs allowed to launch the app (SMART App Launch), separated "
+            "by commas. Any other `iss` gets a 400, and nothing is fetched from it. Empty: "
+            "SMART launch is off. Set: `public_url` and `smart_client_id` are required."
+        ),
+    )
+    smart_client_id: str = Field(
+        default="",
+        description="The client id the EHR registered for this app (a public client, PKCE S256).",
+    )
+    smart_secret: str = Field(
+        default="",
+        description=(
+            "Key that signs the SMART launch state and derives its PKCE verifier. Empty: a "
+            "random key made at start-up (launches then work with one server process only)."
+        ),
+    )
     max_query_length: int = Field(
         default=4000,
         ge=500,
@@ -67,7 +86,7 @@ class Settings(BaseSettings):
         description="Longest walkthrough query string accepted; longer ones get a 414.",
     )
 
-    @field_validator("frame_ancestors", mode="before")
+    @field_validator("frame_ancestors", "smart_issuers", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -94,6 +113,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError("public_url must look like https://workup.example.org")
         return value
+
+    @field_validator("smart_issuers")
+    @classmethod
+    def _fhir_bases(cls, value: list[str]) -> list[str]:
+        out = []
+        for base in value:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", base):
+                raise ValueError(f"{base[:80]!r} is not a FHIR base URL like https://ehr.org/fhir")
+            out.append(base.rstrip("/"))
+        return out
 
     @field_validator("cds_jwt_issuers")
     @classmethod
@@ -127,6 +156,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "public_url (WORKUP_PUBLIC_URL) is required when cds_jwt_issuers is set: the "
                 "JWT's aud is checked against it, never against the request's Host header"
+            )
+        if self.smart_issuers and not (self.public_url and self.smart_client_id):
+            raise ValueError(
+                "smart_issuers needs public_url (the redirect URI is made under it) and "
+                "smart_client_id"
             )
         if self.cds_jwt_public_key and "" not in self.cds_jwt_issuers.values():
             raise ValueError(
