@@ -29,7 +29,7 @@ LOINC = "http://loinc.org"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 CALCIUM = ("ionized_calcium", "total_calcium")
 MAX_DEPTH = 32  # FHIR lab resources nest about 10 deep; deeper JSON is refused, not parsed
-MAX_ENTRIES = 5000
+MAX_ENTRIES = 20000  # a 2 MiB body holds at most about that many small entries
 # Later in this order wins when two versions of one Observation carry no meta to tell them apart.
 STATUS_ORDER = ("registered", "preliminary", "final", "amended", "corrected")
 WITHDRAWN = ("entered-in-error", "cancelled")
@@ -554,13 +554,16 @@ def _candidates(
             continue
         comparator = quantity.comparator or ""
         sent = f"{comparator}{quantity.value} {ucum}".strip()
-        note = ""
+        notes = []
         if comparator:
-            note = (
+            notes.append(
                 f"sent as {comparator}{quantity.value}: a limit of the assay, not a "
                 f"measurement; recorded as {format_number(recorded.value)}"
             )
-        found.append(_Candidate(key, label, code, when, recorded, sent, note))
+        moment: object = obs.effectiveDateTime
+        if isinstance(moment, date) and not isinstance(moment, datetime):
+            notes.append("sampled on that day; no time of day was given")
+        found.append(_Candidate(key, label, code, when, recorded, sent, "; ".join(notes)))
     if not read_any:
         out.ignored.append(Ignored(name, "no LOINC code this workup reads", _iso(when)))
     return found

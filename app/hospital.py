@@ -98,7 +98,8 @@ async def fhir_import(algorithm_id: str, request: Request, catalog: CatalogDep) 
     sample time). Errors are OperationOutcomes."""
     algorithm = catalog.get(algorithm_id)
     try:
-        imported = import_fhir(algorithm, await _fhir_body(request))
+        # CPU-bound for a large Bundle: off the event loop, so other requests go on.
+        imported = await run_in_threadpool(import_fhir, algorithm, await _fhir_body(request))
         report = _report(algorithm, imported, root_path(request.scope))
     except _Refused as exc:
         return problem(exc.status, exc.message)
@@ -307,10 +308,11 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
         return _cds_problem(400, "prefetch labs: entry must be a list")
     entries = [{"resource": patient}] + [e for e in entries if isinstance(e, dict)]
     try:
-        imported = import_fhir(
+        imported = await run_in_threadpool(
+            import_fhir,
             algorithm,
             {"resourceType": "Bundle", "type": "collection", "entry": entries},
-            patient_id=patient_id,
+            patient_id,
         )
         findings = findings_from_json(algorithm, imported.findings)
     except FhirError as exc:

@@ -80,6 +80,7 @@ class BodyLimit:
                 "status": 413,
                 "headers": [
                     (b"content-type", kind),
+                    *([(b"access-control-allow-origin", b"*")] if fhir else []),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

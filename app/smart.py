@@ -1,11 +1,12 @@
 """SMART App Launch from the chart (EHR launch, SMART 2.x), with Authlib as the OAuth client.
 
-`GET /smart/launch?iss=…&launch=…`: for an `iss` on `WORKUP_SMART_ISSUERS` only (any other gets a
-400 and no outbound request), reads `{iss}/.well-known/smart-configuration` and redirects to its
-authorization endpoint with `aud` = `iss`, the `launch` token, a `state`, a PKCE S256 challenge,
-the client id `WORKUP_SMART_CLIENT_ID`, the redirect URI `{WORKUP_PUBLIC_URL}/smart/callback` and
-read scopes for the Patient and its Observations (v2 `.rs` when the server advertises
-`permission-v2`, else v1 `.read`).
+`GET /smart/launch?iss=…&launch=…` (EHR launch; without `launch`, a standalone launch in which the
+server's patient picker chooses the patient): for an `iss` on `WORKUP_SMART_ISSUERS` only (any
+other gets a 400 and no outbound request), reads `{iss}/.well-known/smart-configuration` and
+redirects to its authorization endpoint with `aud` = `iss`, the `launch` token, a `state`, a PKCE
+S256 challenge, the client id `WORKUP_SMART_CLIENT_ID`, the redirect URI
+`{WORKUP_PUBLIC_URL}/smart/callback` and read scopes for the Patient and its Observations (v2
+`.rs` when the server advertises `permission-v2`, else v1 `.read`).
 
 `GET /smart/callback?code=…&state=…`: refuses a state it did not issue to this browser, exchanges
 the code, reads the Patient and its Observations by the LOINC codes the import maps, runs them
@@ -183,18 +184,20 @@ def _client(settings: Settings, scope: str | None = None) -> OAuth2Session:
     )
 
 
-def _authorize_url(settings: Settings, signer: Signer, iss: str, launch: str, nonce: str) -> str:
+def _authorize_url(
+    settings: Settings, signer: Signer, iss: str, launch: str | None, nonce: str
+) -> str:
+    """The authorization request: an EHR launch (with the EHR's `launch` token), or a
+    standalone launch (`launch/patient`: the server's patient picker chooses the patient)."""
     config = _configuration(iss)
     kind = "rs" if config.v2 else "read"
-    scope = f"launch patient/Patient.{kind} patient/Observation.{kind}"
+    context = "launch" if launch else "launch/patient"
+    scope = f"{context} patient/Patient.{kind} patient/Observation.{kind}"
     state = signer.state(iss, nonce)
+    extra = {"launch": launch} if launch else {}
     with _client(settings, scope) as client:
         url, _ = client.create_authorization_url(
-            config.authorize,
-            state=state,
-            code_verifier=signer.verifier(state),
-            aud=iss,
-            launch=launch,
+            config.authorize, state=state, code_verifier=signer.verifier(state), aud=iss, **extra
         )
     return str(url)
 
@@ -258,8 +261,8 @@ async def launch(
         if not settings.smart_issuers:
             raise LaunchError(404, "SMART launch is not set up on this server.")
         issuer = _issuer(settings, iss)
-        if not launch or len(launch) > 2000:
-            raise LaunchError(400, "The launch from the EHR carries no launch token.")
+        if launch is not None and not 0 < len(launch) <= 2000:
+            raise LaunchError(400, "The launch token from the EHR is empty or too long.")
         nonce = secrets.token_urlsafe(24)
         url = await run_in_threadpool(_authorize_url, settings, signer, issuer, launch, nonce)
     except LaunchError as exc:

@@ -92,7 +92,10 @@ class TinyEhr:
                         query.get("response_type") == "code"
                         and query.get("client_id") == ehr.client_id
                         and query.get("aud") == ehr.fhir
-                        and query.get("launch") == "launch-123"
+                        and (
+                            query.get("launch") == "launch-123"  # an EHR launch
+                            or "launch/patient" in query.get("scope", "").split()  # standalone
+                        )
                         and query.get("code_challenge_method") == "S256"
                     )
                     if not ok:

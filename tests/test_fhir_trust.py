@@ -255,6 +255,24 @@ def test_another_patient_s_results_are_never_used() -> None:
     assert "Patient/mother" in reasons(imported)["Observation/mg-m"]
 
 
+def test_a_transaction_bundle_with_urn_uuid_references_is_read_for_its_patient() -> None:
+    """Synthea's shape: entries named by urn:uuid fullUrls, subjects pointing at them."""
+    baby, mother = "urn:uuid:6c1d0c8e-1111-4c5e-9a55-2f5c7a2d0b01", "urn:uuid:other"
+    body = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": baby, "resource": patient()},
+            {"fullUrl": "urn:uuid:o1", "resource": obs("ca", "ica", 0.7, subject=baby)},
+            {"fullUrl": "urn:uuid:o2", "resource": obs("mg", "mg", 0.3, subject=mother)},
+        ],
+    }
+    imported = import_fhir(ALGORITHM, body)
+    assert imported.findings["ionized_calcium"]["value"] == 0.7
+    assert "magnesium" not in imported.findings
+    assert mother in reasons(imported)["Observation/mg"]
+
+
 def test_results_about_two_patients_without_a_patient_resource_are_refused() -> None:
     body = bundle(obs("a", "ica", 0.7), obs("b", "mg", 0.7, subject="Patient/other"))
     with pytest.raises(FhirError, match="2 patients"):
@@ -568,7 +586,8 @@ def test_a_picu_sized_prefetch_is_heard_and_the_limit_still_holds(client: TestCl
     assert r.status_code == 200 and len(r.json()["cards"]) == 1
     huge = json.dumps(body) + " " * (2 * 1024 * 1024)
     r = client.post(CDS, content=huge, headers={"content-type": "application/json"})
-    assert r.status_code == 413
+    assert r.status_code == 413 and "larger than" in said(r)
+    assert r.headers["access-control-allow-origin"] == "*"  # a browser client can read why
 
 
 def test_the_feedback_endpoint_answers_as_the_spec_says(client: TestClient) -> None:
@@ -812,3 +831,12 @@ def test_answers_that_echo_lab_values_are_never_cached(client: TestClient) -> No
     assert walk.status_code == 200 and walk.headers["cache-control"] == "no-store"
     r = client.post(CDS, json=fresh_cds(patient(), obs("ca", "ica", 0.7)))
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_result_dated_only_by_its_day_says_so() -> None:
+    body = bundle(
+        patient(), obs("ca", "ica", 0.8), obs("d", "vitd", 12, "ng/mL", when="2026-11-19")
+    )
+    used = {u.finding: u for u in import_fhir(ALGORITHM, body).used}
+    assert "no time of day" in used["vitamin_d_25oh"].note
+    assert "no time of day" not in used["ionized_calcium"].note

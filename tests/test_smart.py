@@ -130,3 +130,18 @@ def test_smart_needs_its_settings_and_is_off_without_them() -> None:
     off = TestClient(create_app(Settings()), follow_redirects=False)
     r = off.get("/smart/launch", params={"iss": "https://ehr.example.org/fhir", "launch": "x"})
     assert r.status_code == 404
+
+
+def test_a_standalone_launch_asks_the_server_to_pick_the_patient(ehr: TinyEhr) -> None:
+    client = app_for(ehr)
+    r = client.get("/smart/launch", params={"iss": ehr.fhir})
+    assert r.status_code == 302
+    query = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
+    assert "launch" not in query
+    assert query["scope"] == "launch/patient patient/Patient.rs patient/Observation.rs"
+    back = urlsplit(
+        requests.get(r.headers["location"], allow_redirects=False, timeout=5).headers["location"]
+    )
+    name, nonce = nonce_of(r)
+    page = client.get(f"{back.path}?{back.query}", headers={"cookie": f"{name}={nonce}"})
+    assert page.status_code == 200 and "Patient/baby" in page.text
