@@ -18,7 +18,13 @@ from app.catalog import Catalog, get_catalog
 from app.cdsauth import CdsAuth, Refusal
 from app.engine.conditions import evaluate, patient_of
 from app.engine.models import Algorithm, FindingTest, Threshold
-from app.engine.values import FindingError, display, findings_from_json, findings_to_pairs
+from app.engine.values import (
+    FindingError,
+    display,
+    findings_from_json,
+    findings_to_pairs,
+    format_number,
+)
 from app.fhir import FhirError, Imported, import_fhir
 from app.urlstate import StateError, parse_state, query_string, root_path, walk_url
 
@@ -223,7 +229,9 @@ async def cds_preflight() -> Response:
 
 
 @router.get("/cds-services", include_in_schema=False)
-async def cds_discovery() -> Response:
+async def cds_discovery(catalog: CatalogDep) -> Response:
+    rules = catalog.get("hypocalcemia").fhir_import
+    hours = format_number(rules.card_max_age_hours) if rules is not None else "72"
     return _cds(
         {
             "services": [
@@ -234,9 +242,9 @@ async def cds_discovery() -> Response:
                     "id": SERVICE,
                     "title": "Hypocalcaemia workup",
                     "description": (
-                        "When a child's recent calcium (sampled in the last 72 hours) is low "
-                        "for age, offers the step-by-step workup of symptomatic hypocalcaemia, "
-                        "opened with the results of that draw."
+                        f"When a child's recent calcium (sampled in the last {hours} hours) is "
+                        "low for age, offers the step-by-step workup of symptomatic "
+                        "hypocalcaemia, opened with the results of that draw."
                     ),
                     "prefetch": {
                         "patient": "Patient/{{context.patientId}}",

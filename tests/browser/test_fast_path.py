@@ -227,6 +227,17 @@ def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
     expect(page.locator(HEADING)).to_have_text("Red flags")  # symptoms are still asked
 
 
+def test_the_fhir_confirmation_fits_a_phone(new_page) -> None:
+    page = new_page(**PHONE)
+    page.goto(f"{WALK}/labs")
+    page.get_by_role("textbox", name="FHIR JSON").fill(
+        (FHIR / "superseded-and-preliminary.json").read_text()
+    )
+    page.get_by_role("button", name="Import these results").click()
+    expect(page.locator(".fhir-left-out")).to_contain_text("Observation/pth-late")
+    no_sideways_scroll(page)
+
+
 def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page = new_page()
     bundle = recent(json.loads((FHIR / "blood-gas-analyser.json").read_text()))
