@@ -60,7 +60,7 @@ def test_two_clicks_from_the_start_page_show_the_three_emergency_actions_on_a_ph
     no_sideways_scroll(page)
 
 
-def test_age_and_weight_give_each_source_s_volume_for_this_child(new_page) -> None:
+def test_age_and_weight_give_the_default_volume_for_this_child(new_page) -> None:
     page = new_page(**PHONE)
     page.goto(WALK)
     page.get_by_label("Seizures").check()
@@ -69,13 +69,15 @@ def test_age_and_weight_give_each_source_s_volume_for_this_child(new_page) -> No
     page.get_by_label("Age", exact=True).fill("9m")
     page.get_by_label("Weight", exact=True).fill("8.2")
     page.get_by_role("button", name="Show doses for this child").click()
-    cards = page.locator(".dose-card")
-    expect(cards.first).to_contain_text("4.1\u00a0mL")  # 0.5 mL/kg x 8.2 kg
+    default = page.locator(".dose-card").first.locator(".dose-default")
+    expect(default.locator(".volume")).to_have_text("4.1\u00a0mL")  # 0.5 mL/kg x 8.2 kg
+    expect(default).to_contain_text("0.9 mmol")  # 4.1 mL x 0.22 mmol/mL
     expect(page.locator(".dose-cards h2")).to_contain_text("9 months")
-    expect(page.locator(".dose-cards")).to_contain_text("capped at this source's maximum, 10 mL")
-    expect(page.locator(".dose-cards")).not_to_contain_text("Neonates (bolus)")  # not for 9 months
+    others = page.locator(".dose-card").first.locator(".dose-others")
+    expect(others).to_contain_text("capped at 10 mL")  # SA STG children, 1-2 mL/kg, max 10 mL
+    expect(page.locator(".dose-cards")).not_to_contain_text("Newborns")  # not for 9 months
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))  # still on the step
-    for number in page.locator(".dose-main .num").all():
+    for number in page.locator(".dose-volume .num").all():
         lines = number.evaluate(
             "el => { const r = el.getClientRects(); return new Set([...r].map(x => x.top)).size; }"
         )
@@ -244,4 +246,4 @@ def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page.get_by_label("Seizures").check()
     page.locator("form.step-form button.primary").click()
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
-    expect(page.locator(".dose-cards h2")).to_contain_text("for age")  # the age came with it
+    expect(page.locator(".dose-cards h2")).to_contain_text(re.compile(r"Doses for \d"))  # age
