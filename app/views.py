@@ -224,7 +224,9 @@ class DoseView:
     plan: DosePlan
     for_text: str  # "9 months, 9 kg"
     weight_text: str  # "9 kg"
+    age_text: str  # "9 months"
     verdict_text: str  # why the weight is asked back, or ""
+    verdict_source: str  # the reference and the cut-off it was read against
     suggestion_text: str  # "3.5 kg", or ""
     suggestion_url: str  # the same step with the suggested weight
     confirm_url: str  # the same step with the weight confirmed as right
@@ -248,12 +250,13 @@ def dose_view(
     plan = card_for(algorithm, node, findings, patient)
     age, weight = findings.get("age"), findings.get("weight")
     weight_text = display(weight) if isinstance(weight, Quantity) else ""
-    who = [display(age) if isinstance(age, Quantity) else "", weight_text]
-    verdict_text = suggestion_text = suggestion_url = confirm_url = ""
+    age_text = display(age) if isinstance(age, Quantity) else ""
+    who = [age_text, weight_text]
+    verdict_text = verdict_source = suggestion_text = suggestion_url = confirm_url = ""
     verdict = plan.verdict
     check = algorithm.weight_check
     if plan.need == "confirm" and verdict is not None and check is not None:
-        age_words = display(age) if isinstance(age, Quantity) else ""
+        age_words = age_text
         cutoff = f"{check.sds_low:+g} to {check.sds_high:+g}".replace("-", "\u2212")
         if verdict.sds is None:
             verdict_text = (
@@ -264,9 +267,12 @@ def dose_view(
             verdict_text = (
                 f"{weight_text} is far outside the growth reference for {age_words}"
                 f"{' (corrected for gestation)' if verdict.corrected else ''}: SDS "
-                f"{_sds_text(verdict.sds)}, where weights outside {cutoff} are flagged as likely "
-                f"slips ({algorithm.sources[check.cutoff_source].citation})."
+                f"{_sds_text(verdict.sds)}; weights outside {cutoff} are flagged as likely slips."
             )
+        verdict_source = (
+            f"{algorithm.sources[check.reference_source].citation}; "
+            f"{algorithm.sources[check.cutoff_source].citation}."
+        )
 
         def with_findings(changes: dict[str, Value]) -> str:
             pairs = [(k, encode_text(v)) for k, v in {**findings, **changes}.items()]
@@ -282,7 +288,9 @@ def dose_view(
         plan=plan,
         for_text=", ".join(w for w in who if w),
         weight_text=weight_text,
+        age_text=age_text,
         verdict_text=verdict_text,
+        verdict_source=verdict_source,
         suggestion_text=suggestion_text,
         suggestion_url=suggestion_url,
         confirm_url=confirm_url,

@@ -391,7 +391,7 @@ def test_the_page_shows_the_default_volume_and_the_safety_points_unfolded(
 
 def test_the_page_asks_back_a_slipped_weight_with_two_links(client: TestClient) -> None:
     page = client.get(f"/algorithms/hypocalcemia?{SEIZING}&age=3days&weight=35kg")
-    assert "Check the weight" in page.text and "Use 3.5 kg" in page.text
+    assert "Check the weight: 35 kg for 3 days?" in page.text and "Use 3.5 kg" in page.text
     assert "weight=3.5kg" in page.text and "weight_confirmed=35kg" in page.text
     assert 'class="dose-default"' in page.text and 'class="num volume"' not in page.text
     confirmed = client.get(

@@ -247,8 +247,10 @@ def dose_plan(
         if patient.age_days is not None:
             rows = [d for d in rows if applies(d, patient)]
         rule = next((w for w in node.withhold if w.drug == drug_id and holds(w.when)), None)
+        # The points the values given make true come first: they are about this child.
         cautions = tuple(
-            c for c in node.cautions if c.drug == drug_id and (c.when is None or holds(c.when))
+            [c for c in node.cautions if c.drug == drug_id and c.when is not None and holds(c.when)]
+            + [c for c in node.cautions if c.drug == drug_id and c.when is None]
         )
         if rule is not None:
             plans.append(DrugPlan(drug_id, drug, (), (), rule.text, tuple(rule.sources), cautions))
