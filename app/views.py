@@ -225,6 +225,7 @@ class DoseView:
     for_text: str  # "9 months, 9 kg"
     weight_text: str  # "9 kg"
     age_text: str  # "9 months"
+    dosing_text: str  # the weight the doses are worked for, when it is not the weight given
     verdict_text: str  # why the weight is asked back, or ""
     verdict_source: str  # the reference and the cut-off it was read against
     suggestion_text: str  # "3.5 kg", or ""
@@ -255,6 +256,10 @@ def dose_view(
     verdict_text = verdict_source = suggestion_text = suggestion_url = confirm_url = ""
     verdict = plan.verdict
     check = algorithm.weight_check
+    dosing_text = ""
+    if isinstance(weight, Quantity) and plan.weight_kg is not None:
+        if abs(plan.weight_kg - weight.canonical(algorithm.findings["weight"])) > 1e-9:
+            dosing_text = display(Quantity(plan.weight_kg, "kg"))
     if plan.need == "confirm" and verdict is not None and check is not None:
         age_words = age_text
         cutoff = f"{check.sds_low:+g} to {check.sds_high:+g}".replace("-", "\u2212")
@@ -289,6 +294,7 @@ def dose_view(
         for_text=", ".join(w for w in who if w),
         weight_text=weight_text,
         age_text=age_text,
+        dosing_text=dosing_text,
         verdict_text=verdict_text,
         verdict_source=verdict_source,
         suggestion_text=suggestion_text,

@@ -95,8 +95,9 @@ def test_reference_children_default_magnesium() -> None:
     """Magnesium sulfate 50% holds 2 mmol/mL. Newborns: SA STG 0.25 mL/kg, diluted to 10%
     (BNFc, 1 in 5); from 28 days: KidsHealth WA 0.2 mL/kg (0.4 mmol/kg), maximum 10 mL (20 mmol),
     with 2.5 volumes of saline; never faster than 0.3 mL/min of 50% (SmPC: 1.5 mL/min of 10%)."""
+    # 0.75 mL of 50% made up to 3.75 mL: 3.8 mL is drawn, which holds 0.76 mL (1.52 mmol).
     newborn = default(plan(3, 3.0), "magnesium_sulfate_50").child
-    assert (newborn.ml.high, newborn.mmol.high, newborn.diluted_ml.high) == (0.75, 1.5, 3.8)
+    assert (newborn.ml.high, newborn.mmol.high, newborn.diluted_ml.high) == (0.76, 1.52, 3.8)
     infant = default(plan(274, 9.0), "magnesium_sulfate_50").child
     assert (infant.ml.high, infant.mmol.high, infant.diluted_ml.high) == (1.8, 3.6, 6.3)
     assert infant.minutes == 20
@@ -160,11 +161,31 @@ def test_a_tenfold_weight_slip_is_asked_back_with_the_likely_weight() -> None:
     assert all(c.child is None for d in p.drugs for c in (*d.defaults, *d.others))
     slip = plan(274, 0.9)  # 0.9 kg typed for 9 kg at 9 months
     assert slip.need == "confirm" and slip.verdict.suggestion_kg == 9.0
+    # Confirmed by mistake, 35 kg is dosed as the heaviest weight the reference accepts on
+    # day 3 (UK-WHO +5 SDS: 6.1 kg), not as 35 kg (17.5 mL, capped at 10).
     confirmed = plan(3, 35.0, weight_confirmed=Quantity(35.0, "kg"))
-    assert confirmed.need == "" and confirmed.confirmed
-    assert default(confirmed, "calcium_gluconate_10").child.ml.high == 10  # newborn maximum
+    assert confirmed.need == "" and confirmed.confirmed and confirmed.weight_kg == 6.1
+    assert default(confirmed, "calcium_gluconate_10").child.ml.high == 3.06
+    assert default(confirmed, "magnesium_sulfate_50").child.mmol.high <= 0.5 * 6.1 * 1.05
     other = plan(3, 36.0, weight_confirmed=Quantity(35.0, "kg"))  # the weight changed since
     assert other.need == "confirm"
+
+
+def test_a_very_light_newborn_is_asked_the_gestation_not_offered_ten_times_the_weight() -> None:
+    """0.5 kg on day 2 is impossible at term but usual at 24 weeks: no "did you mean 5 kg?"."""
+    light = plan(2, 0.5)
+    assert light.need == "confirm" and light.verdict is not None
+    assert light.verdict.suggestion_kg is None and light.verdict.preterm_possible
+    preterm = plan(2, 0.5, gestational_age=Quantity(24, "weeks"))
+    assert preterm.need == ""
+    mg = default(preterm, "magnesium_sulfate_50").child  # 0.125 mL of 50%, drawn as 0.63 mL
+    assert mg.diluted_ml.high == 0.63 and mg.ml.high == 0.126
+    assert "gestational_age" in EMERGENCY.offers
+
+
+def test_an_age_beyond_every_band_says_so() -> None:
+    p = plan(18 * YEAR + 30, 70.0)
+    assert p.drugs == () and p.need == ""
 
 
 def test_gestation_corrects_the_age_the_weight_is_read_at() -> None:
@@ -214,6 +235,7 @@ def test_a_seizing_newborn_gets_bedside_glucose_first() -> None:
     assert plan(3, 3.0, seizures=True).first_steps[0].text.startswith("A seizing newborn")
     assert plan(3, 3.0, seizures=False).first_steps == ()
     assert plan(274, 9.0, seizures=True).first_steps == ()
+    assert plan(None, None, seizures=True).first_steps != ()  # no age: fail safe
 
 
 def test_calcium_chloride_is_withheld_from_newborns() -> None:
@@ -264,6 +286,7 @@ def test_no_dose_for_any_weight_passes_its_maximum_or_its_drug_ceiling() -> None
                 assert c.diluted_ml is not None
                 exact_diluted = exact * dose.dilution.final_ml_per_ml
                 assert abs(c.diluted_ml.high - exact_diluted) <= 0.05 * exact_diluted
+                assert c.diluted_ml.high >= 0.1, (dose.source, kg)  # measurable
             rate = drug.max_ml_per_min
             assert c.minutes >= dose.min_minutes
             assert rate is None or c.minutes >= c.ml.high / rate - 1e-9

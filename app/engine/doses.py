@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from app.engine.conditions import Patient, applies, evaluate
-from app.engine.growth import WeightVerdict, check_weight
+from app.engine.growth import WeightVerdict, check_weight, largest_plausible_kg
 from app.engine.models import ActionNode, Algorithm, Caution, Dose, Drug, FirstStep
 from app.engine.values import Findings, Quantity, format_number
 
@@ -48,10 +48,10 @@ class Span:
 class ChildDose:
     """One row worked out for this child."""
 
-    ml: Span  # of the drug's stated strength, as rounded
-    mmol: Span  # of the element, from the rounded volume
-    mg_salt: Span  # of the named salt, from the rounded volume
-    diluted_ml: Span | None  # the volume after dilution (the one to draw), if diluted
+    ml: Span  # of the drug's stated strength (worked back from the drawn volume if diluted)
+    mmol: Span  # of the element, from the volume drawn
+    mg_salt: Span  # of the named salt, from the volume drawn
+    diluted_ml: Span | None  # the volume of the dilution to draw (rounded), if diluted
     minutes: int  # the shortest time to give the larger volume over
     capped: str  # "" | "row" (the row's own maximum) | "ceiling" (the drug's)
 
@@ -121,7 +121,7 @@ class DosePlan:
     drugs: tuple[DrugPlan, ...]
     first_steps: tuple[FirstStep, ...]  # put before the step's own actions
     cautions: tuple[Caution, ...]  # safety points of no one drug
-    weight_kg: float | None
+    weight_kg: float | None  # the weight the volumes are worked for (see `card_for`)
     verdict: WeightVerdict | None  # the growth reference's word on the weight, if checked
     confirmed: bool  # the user confirmed an unusual weight
     need: str  # "age", "weight", "confirm" or "" (volumes shown)
@@ -161,7 +161,12 @@ def round_volume(x: float, cap: float) -> float:
 
 
 def child_dose(drug: Drug, dose: Dose, weight_kg: float) -> ChildDose:
-    """This row for this weight: capped, rounded, with its mmol, mg, dilution and duration."""
+    """This row for this weight: capped, rounded, with its mmol, mg, dilution and duration.
+
+    An undiluted dose is drawn as it is, so its volume is the one rounded. A diluted dose is
+    drawn from the dilution (1 mL of 50% magnesium made up to 5 mL, say), so the drawn volume is
+    the one rounded, five times larger and so measurable; the stock volume, mmol and mg are
+    worked back from it."""
     cap = min(dose.max_ml, drug.ceiling_ml)
     if dose.fixed_ml is not None:
         raw = (dose.fixed_ml, dose.fixed_ml)
@@ -172,18 +177,19 @@ def child_dose(drug: Drug, dose: Dose, weight_kg: float) -> ChildDose:
     capped = ""
     if raw[1] > cap:
         capped = "ceiling" if drug.ceiling_ml < dose.max_ml else "row"
-    low, high = (round_volume(min(v, cap), cap) for v in raw)
-    ml = Span(low, high)
     diluted = None
-    if dose.dilution is not None:
+    if dose.dilution is None:
+        low, high = (round_volume(min(v, cap), cap) for v in raw)
+    else:
         f = dose.dilution.final_ml_per_ml
-        exact = (min(raw[0], cap) * f, min(raw[1], cap) * f)
-        diluted = Span(*(round_volume(v, cap * f) for v in exact))
+        drawn = [round_volume(min(v, cap) * f, cap * f) for v in raw]
+        diluted = Span(drawn[0], drawn[1])
+        low, high = (round(v / f, 4) for v in drawn)
     minutes = dose.min_minutes
     if drug.max_ml_per_min is not None:
         minutes = max(minutes, high / drug.max_ml_per_min)
     return ChildDose(
-        ml=ml,
+        ml=Span(low, high),
         mmol=Span(round(low * drug.mmol_per_ml, 4), round(high * drug.mmol_per_ml, 4)),
         mg_salt=Span(round(low * drug.mg_salt_per_ml, 1), round(high * drug.mg_salt_per_ml, 1)),
         diluted_ml=diluted,
@@ -211,9 +217,17 @@ def card_for(
         weight is not None and confirmed_kg is not None and abs(confirmed_kg - weight) < 1e-9
     )
     verdict = None
-    if weight is not None and patient.age_days is not None and algorithm.weight_check:
-        verdict = check_weight(algorithm.weight_check, patient.age_days, weight, kg(GESTATION))
-    return dose_plan(algorithm, node, findings, patient, weight, verdict, confirmed)
+    dosing = weight
+    check = algorithm.weight_check
+    if weight is not None and patient.age_days is not None and check is not None:
+        verdict = check_weight(check, patient.age_days, weight, kg(GESTATION))
+        if confirmed and not verdict.plausible:
+            # A confirmed weight above the reference is dosed as the largest weight the
+            # reference accepts for the age: a slip confirmed by mistake cannot multiply a dose.
+            largest = largest_plausible_kg(check, patient.age_days, kg(GESTATION))
+            if largest is not None and weight > largest:
+                dosing = largest
+    return dose_plan(algorithm, node, findings, patient, dosing, verdict, confirmed)
 
 
 def dose_plan(

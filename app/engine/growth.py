@@ -19,6 +19,8 @@ PRETERM_BELOW_WEEKS = 37
 _BIRTH = date(2000, 1, 1)  # any date: only the difference matters
 
 Status = Literal["plausible", "implausible", "unchecked"]
+# The earliest gestation the reference (UK90 preterm data) covers.
+EARLIEST_WEEKS = 23
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class WeightVerdict:
     sds: tuple[float, float] | None  # boys', girls' SDS; None if the reference has no value
     suggestion_kg: float | None  # the likely intended weight (a decimal slip), if one fits
     corrected: bool  # read at the age corrected for gestation
+    preterm_possible: bool = False  # too light for a term baby, not for a very preterm one
 
     @property
     def plausible(self) -> bool:
@@ -78,12 +81,37 @@ def check_weight(
         return WeightVerdict("unchecked", None, None, corrected)
     if _inside(sds, check):
         return WeightVerdict("plausible", sds, None, corrected)
+    light = max(sds) < check.sds_low
+    if light and gestation_weeks is None:
+        # Too light for a term baby: a baby born very early may weigh this. Ask the gestation
+        # instead of offering ten times the weight.
+        earliest, _ = decimal_age(age_days, EARLIEST_WEEKS)
+        if _inside(_sds(round(earliest, 4), round(weight_kg, 3)), check):
+            return WeightVerdict("implausible", sds, None, corrected, preterm_possible=True)
     fits = [
         kg
         for kg in (round(weight_kg / 10, 3), round(weight_kg * 10, 3))
         if _inside(_sds(round(age, 4), kg), check)
     ]
     return WeightVerdict("implausible", sds, fits[0] if len(fits) == 1 else None, corrected)
+
+
+def largest_plausible_kg(
+    check: WeightCheck, age_days: float, gestation_weeks: float | None = None
+) -> float | None:
+    """The heaviest weight the reference accepts at this age (either sex), if it has one."""
+    from rcpchgrowth import measurement_from_sds
+
+    age, _ = decimal_age(age_days, gestation_weeks)
+    found = []
+    for sex in ("male", "female"):
+        try:
+            kg = measurement_from_sds("uk-who", check.sds_high, "weight", sex, age)
+        except (LookupError, ValueError, ZeroDivisionError):
+            continue
+        if kg is not None:
+            found.append(float(kg))
+    return round(max(found), 1) if found else None
 
 
 def warm_growth_reference() -> None:

@@ -416,6 +416,7 @@ class Drug(Strict):
     min_age_days: float | None = Field(default=None, gt=0)
     min_age_source: Id | None = None
     min_age_reason: str | None = None
+    indication: str | None = None  # "only when magnesium is low", shown beside its default
 
     @property
     def ceiling_mmol(self) -> float:

@@ -22,6 +22,12 @@ def bottom(page: Page, selector: str) -> float:
     return page.locator(selector).first.evaluate("el => el.getBoundingClientRect().bottom")
 
 
+def screen_end(page: Page) -> float:
+    """Where the first screen ends above the step's sticky action bar."""
+    bar = page.locator("form.step-form > button.primary")
+    return bar.evaluate("el => el.getBoundingClientRect().top") if bar.count() else PHONE["height"]
+
+
 def enter(page: Page, age: str, weight: str) -> None:
     page.get_by_label("Age", exact=True).fill(age)
     page.get_by_label("Weight", exact=True).fill(weight)
@@ -44,7 +50,7 @@ def test_the_9kg_infant_s_default_calcium_volume_is_on_the_first_phone_screen(
     expect(page.locator("#dose-calcium_gluconate_10 .dose-default")).to_contain_text(
         "0.99 mmol calcium"
     )
-    assert bottom(page, "#dose-calcium_gluconate_10 .dose-default .volume") <= PHONE["height"]
+    assert bottom(page, "#dose-calcium_gluconate_10 .dose-default .volume") <= screen_end(page)
     # The age and weight fold away once filled; the safety points are not folded.
     expect(page.get_by_label("Age", exact=True)).to_be_hidden()
     expect(page.locator("#dose-calcium_gluconate_10 .dose-safety")).to_be_visible()
@@ -61,9 +67,9 @@ def test_a_seizing_3kg_newborn_gets_glucose_first_and_the_volume_on_screen(new_p
     expect(first).to_contain_text("bedside glucose")
     assert bottom(page, ".action-steps li") <= PHONE["height"]
     default = page.locator("#dose-calcium_gluconate_10 .dose-default")
-    expect(default.locator(".volume")).to_have_text("1.5\u00a0mL")
-    expect(default).to_contain_text("made up to 7.5\u00a0mL")
-    assert bottom(page, "#dose-calcium_gluconate_10 .dose-default .volume") <= PHONE["height"]
+    expect(default.locator(".volume")).to_have_text("7.5\u00a0mL")  # of the 1 in 5 dilution
+    expect(default).to_contain_text("= 1.5\u00a0mL of Calcium gluconate 10%")
+    assert bottom(page, "#dose-calcium_gluconate_10 .dose-default .volume") <= screen_end(page)
     expect(page.locator("#dose-calcium_chloride_10")).to_contain_text("not for newborns")
     no_sideways_scroll(page)
 
@@ -79,17 +85,18 @@ def test_a_tenfold_weight_slip_is_asked_back_before_any_volume(new_page) -> None
     expect(check).to_contain_text("Check the weight: 35 kg for 3 days? Did you mean 3.5 kg?")
     expect(check).to_contain_text("far outside the growth reference")
     expect(page.locator(".dose-cards .volume")).to_have_count(0)
-    assert bottom(page, ".weight-check .weight-suggestion") <= PHONE["height"]
+    assert bottom(page, ".weight-check .weight-suggestion") <= screen_end(page)
     page.get_by_role("link", name="Use 3.5 kg").click()
     expect(page.locator("#dose-calcium_gluconate_10 .dose-default .volume")).to_have_text(
-        "1.8\u00a0mL"  # 0.5 mL/kg x 3.5 kg = 1.75, to the nearest 0.1 mL
+        "8.8\u00a0mL"  # 0.5 mL/kg x 3.5 kg = 1.75 mL of 10%, made up to 8.75 mL
     )
     page.go_back()
     expect(check).to_be_visible()
     page.get_by_role("link", name="35 kg is right").click()
     expect(page.locator(".dose-cards")).to_contain_text("confirmed as right")
+    expect(page.locator(".dose-cards")).to_contain_text("worked for 6.1 kg")
     expect(page.locator("#dose-calcium_gluconate_10 .dose-default .volume")).to_have_text(
-        "10\u00a0mL"  # the newborn rows' maximum, not 17.5 mL
+        "15.3\u00a0mL"  # 0.5 mL/kg x 6.1 kg diluted 1 in 5, not 17.5 mL of 10%
     )
 
 

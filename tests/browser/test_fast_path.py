@@ -50,13 +50,15 @@ def test_two_clicks_from_the_start_page_show_the_three_emergency_actions_on_a_ph
     clicks += 1
     assert clicks == 2
     actions = page.locator("ol.action-steps > li")
-    expect(actions).to_have_count(3)
+    # Seizing, age not yet given: bedside glucose first, in case this is a newborn.
+    expect(actions).to_have_count(4)
     texts = actions.all_inner_texts()
-    assert "monitor" in texts[0] and "IV access" in texts[0]
-    assert "calcium gluconate" in texts[1] and "ECG" in texts[1]
-    assert "magnesium" in texts[2].lower()
-    bottom = actions.nth(2).evaluate("el => el.getBoundingClientRect().bottom")
-    assert bottom <= PHONE["height"], f"the third action ends at {bottom}px, below the first screen"
+    assert "bedside glucose" in texts[0]
+    assert "monitor" in texts[1] and "IV access" in texts[1]
+    assert "calcium gluconate" in texts[2] and "ECG" in texts[2]
+    assert "magnesium" in texts[3].lower()
+    bottom = actions.nth(3).evaluate("el => el.getBoundingClientRect().bottom")
+    assert bottom <= PHONE["height"], f"the last action ends at {bottom}px, below the first screen"
     no_sideways_scroll(page)
 
 
@@ -74,7 +76,7 @@ def test_age_and_weight_give_the_default_volume_for_this_child(new_page) -> None
     expect(default).to_contain_text("0.9 mmol")  # 4.1 mL x 0.22 mmol/mL
     expect(page.locator(".dose-cards h2")).to_contain_text("9 months")
     others = page.locator(".dose-card").first.locator(".dose-others")
-    expect(others).to_contain_text("capped at 10 mL")  # SA STG children, 1-2 mL/kg, max 10 mL
+    expect(others).to_contain_text("Capped at 10 mL")  # SA STG children, 1-2 mL/kg, max 10 mL
     expect(page.locator(".dose-cards")).not_to_contain_text("Newborns")  # not for 9 months
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))  # still on the step
     for number in page.locator(".dose-volume .num").all():
