@@ -8,8 +8,9 @@ the emergency step, ticks the one context finding they know in each list ("None 
 otherwise), and leaves unknown labs empty.
 
 Printed per device: clicks (every pointer activation: each click, tick and choice, and each
-tap into a field before typing in it), screens (pages seen, the differential included), screens
-whose main action (the step form's primary button) was below the fold on arrival, taps that
+tap into a field before typing in it; moving on to the next field with the keyboard's Next or
+Tab key is counted as a key), keys (typed characters and Tab presses), screens (pages seen,
+the differential included), screens whose main action (the step form's primary button) was below the fold on arrival, taps that
 needed a scroll first, words on those screens up to the differential, where the three emergency
 actions end, and whether any screen scrolls sideways.
 """
@@ -17,6 +18,7 @@ actions end, and whether any screen scrolls sideways.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -50,6 +52,7 @@ DEVICES = {"desktop": (1280, 800), "phone": (360, 740)}
 @dataclass
 class Tally:
     clicks: int = 0
+    keys: int = 0  # typed characters and Tab presses
     scrolled: int = 0  # taps whose target was off screen until scrolled to
     screens: int = 0
     below_fold: int = 0  # screens whose main action was below the fold on arrival
@@ -82,15 +85,29 @@ def on_screen(locator) -> bool:  # type: ignore[no-untyped-def]
 
 def click(page: Page, tally: Tally, locator) -> None:  # type: ignore[no-untyped-def]
     tally.clicks += 1
+    if os.environ.get("UX_LOG"):
+        print(f"  click {tally.clicks} on {title(page)!r}: {locator}", file=sys.stderr)
     if not on_screen(locator):
         tally.scrolled += 1
     locator.click()
 
 
 def type_into(page: Page, tally: Tally, locator, text: str) -> None:  # type: ignore[no-untyped-def]
-    """A tap into the field (counted like any click), then the typing."""
-    click(page, tally, locator)
-    locator.fill(text)
+    """Into a field as a person would: the keyboard's Next (Tab) from the field being typed in
+    when the target comes later in the form, otherwise a tap (counted like any click); then
+    the typing. Keys are counted apart from clicks."""
+    target = locator.get_attribute("id")
+    focused = page.evaluate("() => document.activeElement && document.activeElement.tagName")
+    if focused == "INPUT":
+        for _ in range(12):
+            if page.evaluate("() => document.activeElement.id") == target:
+                break
+            page.keyboard.press("Tab")
+            tally.keys += 1
+    if page.evaluate("() => document.activeElement.id") != target:
+        click(page, tally, locator)
+    page.keyboard.type(text)
+    tally.keys += len(text)
 
 
 def settle(page: Page, title: str) -> None:
@@ -183,8 +200,9 @@ def main() -> int:
             context.close()
             print(
                 f"{name} {width}x{height}: {tally.clicks} clicks ({tally.scrolled} needed a "
-                f"scroll first), {tally.screens} screens ({tally.below_fold} with the main "
-                f"action below the fold), {tally.words} words to the differential; "
+                f"scroll first), {tally.keys} keys, {tally.screens} screens "
+                f"({tally.below_fold} with the main action below the fold), "
+                f"{tally.words} words to the differential; "
                 f"emergency actions end at "
                 f"{tally.emergency_bottom:.0f}px after {tally.emergency_clicks} clicks; "
                 f"first: {tally.result}"

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from scenario_support import ALGORITHM
 
-from app.engine.values import Quantity, findings_from_pairs
+from app.engine.values import UNKNOWN, Quantity, findings_from_pairs
 from app.engine.walk import walk
 from app.factory import create_app
 from app.settings import PROJECT_ROOT, Settings
@@ -153,8 +153,28 @@ def test_pasted_results_are_read_by_their_report_names() -> None:
     assert f["vitamin_d_25oh"] == Quantity(12, "nmol/L")
     assert f["alkaline_phosphatase"] == Quantity(1200, "U/L")
     assert f["age"] == Quantity(9, "months")
-    assert "creatinine" not in f  # "CK" is not a creatinine, nor potassium
-    assert "potassium" not in f
+    # "CK" is not a creatinine, nor potassium (creatinine shares a step with phosphate, so it
+    # is recorded as not done).
+    assert not isinstance(f.get("creatinine"), Quantity)
+    assert not isinstance(f.get("potassium"), Quantity)
+
+
+def test_a_lab_step_the_labs_form_answered_is_never_asked_again() -> None:
+    """Total calcium typed on the labs form, ionised calcium, albumin and pH left empty: the
+    confirmation says the Calcium step is answered, so the walk must not stop there to ask the
+    three empty fields. A step the form gave nothing for is still asked."""
+    state = parse_state(
+        ALGORITHM,
+        [("from", "*labs"), ("age", "9m"), ("total_calcium", "1.6"), ("magnesium", "0.8")],
+    )
+    f = state.findings
+    assert f["ionized_calcium"] == f["albumin"] == f["blood_ph"] == UNKNOWN
+    assert "pth" not in f  # its step got no value: still asked
+    pairs = [(k, "yes" if k == "seizures" else "no") for k in ALGORITHM.node("red-flags").asks]
+    findings = {**f, **findings_from_pairs(ALGORITHM, pairs), "emergency_steps_reviewed": True}
+    step = walk(ALGORITHM, findings)
+    asked = [e.node.id for e in step.trail if not e.auto and not e.node.computed]
+    assert "calcium-levels" not in asked and step.node.id != "calcium-levels"
 
 
 def test_a_value_typed_in_its_field_wins_over_the_pasted_one() -> None:

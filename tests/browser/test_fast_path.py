@@ -249,3 +249,37 @@ def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page.locator("form.step-form button.primary").click()
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
     expect(page.locator(".dose-cards h2")).to_contain_text(re.compile(r"Doses for \d"))  # age
+
+
+def test_every_screen_of_the_3am_case_shows_its_main_action_on_a_phone(new_page) -> None:
+    """Labs first, then the red flag, the emergency step and the context lists: on each screen
+    the step's main action is on screen without scrolling (it sticks to the bottom)."""
+    page = new_page(**PHONE)
+    page.goto(f"{WALK}/labs")
+    for key, value in {"age": "9m", "total_calcium": "1.6", "magnesium": "0.8"}.items():
+        page.locator(f"#lab-input-{key}").fill(value)
+    page.get_by_role("button", name="Use these values").click()
+    expect(page.locator(HEADING)).to_have_text("Red flags")
+    seen = []
+    for _ in range(20):
+        if page.locator("ol.differential").count():
+            break
+        heading = page.locator(HEADING).inner_text()
+        seen.append(heading)
+        action = page.locator("form.step-form > button.primary, form.step-form > .buttons").first
+        box = action.bounding_box()
+        assert box is not None and box["y"] >= 0, heading
+        assert box["y"] + box["height"] <= PHONE["height"], f"{heading}: main action below the fold"
+        if heading == "Red flags":
+            page.get_by_label("Seizures").check()
+        none = page.locator("form.step-form button.none-of-these")
+        if none.count() and heading != "Red flags":
+            none.click()
+        else:
+            for radio in page.locator("fieldset.field-choice input[value=unknown]").all():
+                radio.check()
+            page.locator("form.step-form button.primary").click()
+        expect(page.locator(HEADING)).not_to_have_text(heading)
+    assert page.locator("ol.differential").count(), seen
+    assert "Calcium" not in seen  # answered by the labs form, empty fields counted not done
+    no_sideways_scroll(page)
