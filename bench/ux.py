@@ -11,8 +11,8 @@ Printed per device: clicks (every pointer activation: each click, tick and choic
 tap into a field before typing in it; moving on to the next field with the keyboard's Next or
 Tab key is counted as a key), keys (typed characters and Tab presses), screens (pages seen,
 the differential included), screens whose main action (the step form's primary button) was
-below the fold on arrival, taps that needed a scroll first, words on those screens up to the differential, where the three emergency
-actions end, and whether any screen scrolls sideways.
+below the fold on arrival, taps that needed a scroll first, words on those screens up to the
+differential, where the three emergency actions end, and whether any screen scrolls sideways.
 """
 
 from __future__ import annotations
