@@ -9,8 +9,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog import Catalog, get_catalog
-from app.engine.models import ResultNode
-from app.engine.values import FindingError, findings_from_json, findings_to_pairs
+from app.engine.doses import DoseCard, Span, card_for
+from app.engine.models import ActionNode, ResultNode
+from app.engine.values import (
+    FindingError,
+    findings_from_json,
+    findings_to_pairs,
+    format_number,
+)
 from app.engine.values import encode_json as json_value
 from app.engine.walk import Step, asks_of, walk
 from app.urlstate import query_string, root_path, walk_url
@@ -81,6 +87,62 @@ class AskOut(BaseModel):
     options: dict[str, str] | None = None
 
 
+class SpanOut(BaseModel):
+    low: float
+    high: float
+
+
+class DoseOut(BaseModel):
+    """One dose of the emergency card. `volume_ml`, `mmol` and the rest are for this child, and
+    null whenever the age or weight is missing, unconfirmed or implausible for the age."""
+
+    drug: str = Field(description="Product and strength, e.g. 'Calcium gluconate 10%'")
+    drug_id: str
+    salt: str = Field(description="The salt every mg figure is of")
+    element: str
+    default: bool = Field(description="The default regimen for this drug and age band")
+    label: str
+    population: str
+    min_age_days: float | None
+    max_age_days: float | None
+    ml_per_kg: SpanOut | None = Field(description="mL/kg of the stated strength")
+    mmol_per_kg: SpanOut | None
+    fixed_ml: float | None
+    volume_ml: SpanOut | None = Field(description="mL of the stated strength for this child")
+    mmol: SpanOut | None = Field(description="mmol of the element for this child")
+    mg_salt: SpanOut | None
+    diluted_ml: SpanOut | None = Field(description="The volume after dilution, to draw")
+    dilution: str | None = Field(description="How to dilute, or null if given undiluted")
+    min_minutes: float = Field(description="Give over at least this long")
+    routes: list[str]
+    line: str
+    interval: str | None
+    capped: Literal["", "row", "ceiling"]
+    max_ml: float = Field(description="The lower of the dose's maximum and the drug's ceiling")
+    max_mmol: float
+    source: str = Field(description="Id of the source (see `sources`)")
+    source_citation: str
+
+
+class CautionOut(BaseModel):
+    text: str
+    drug: str | None
+    sources: list[str]
+
+
+class WithheldOut(BaseModel):
+    drug: str
+    text: str
+    sources: list[str]
+
+
+class WeightCheckOut(BaseModel):
+    status: str = Field(description="plausible, implausible or unchecked (no reference value)")
+    sds: list[float] | None = Field(description="SDS for a boy and a girl of that age")
+    suggestion_kg: float | None = Field(description="The likely intended weight (a slip)")
+    confirmed: bool
+
+
 class NodeOut(BaseModel):
     id: str
     kind: str
@@ -91,6 +153,19 @@ class NodeOut(BaseModel):
     asks: list[AskOut]
     provisional: bool = False
     obtain: list[dict[str, Any]] = []
+    # Action steps (the emergency step): what to do, the safety points, the dose card.
+    actions: list[str] = []
+    more_actions: list[str] = []
+    cautions: list[CautionOut] = []
+    doses: list[DoseOut] = []
+    withheld: list[WithheldOut] = []
+    dose_needs: str | None = Field(
+        default=None,
+        description="What the dose card needs before it shows volumes: age, weight, confirm "
+        "(a weight far outside the growth reference, sent back as `weight_confirmed`), or "
+        "null when volumes are shown",
+    )
+    weight_check: WeightCheckOut | None = None
 
 
 class TrailOut(BaseModel):
@@ -202,6 +277,70 @@ def _sources(step: Step, ids: list[str]) -> list[SourceOut]:
     return out
 
 
+def _span(span: Span | None) -> SpanOut | None:
+    return SpanOut(low=span.low, high=span.high) if span is not None else None
+
+
+def _dose_out(step: Step, card: DoseCard) -> DoseOut:
+    d, c = card.dose, card.child
+    dilution = None
+    if d.dilution is not None:
+        dilution = f"1 in {format_number(d.dilution.final_ml_per_ml)} with {d.dilution.diluent}"
+    return DoseOut(
+        drug=card.drug.name,
+        drug_id=card.drug_id,
+        salt=card.drug.salt,
+        element=card.drug.element,
+        default=card.default,
+        label=d.label,
+        population=d.population,
+        min_age_days=d.min_age_days,
+        max_age_days=d.max_age_days,
+        ml_per_kg=_span(card.per_kg_ml),
+        mmol_per_kg=_span(card.per_kg_mmol),
+        fixed_ml=d.fixed_ml,
+        volume_ml=_span(c.ml) if c else None,
+        mmol=_span(c.mmol) if c else None,
+        mg_salt=_span(c.mg_salt) if c else None,
+        diluted_ml=_span(c.diluted_ml) if c else None,
+        dilution=dilution,
+        min_minutes=c.minutes if c else d.min_minutes,
+        routes=list(d.routes),
+        line=d.line,
+        interval=d.interval,
+        capped=c.capped if c else "",
+        max_ml=card.max_ml,
+        max_mmol=card.max_mmol,
+        source=d.source,
+        source_citation=step.algorithm.sources[d.source].citation,
+    )
+
+
+def _action_out(step: Step, node: ActionNode, out: NodeOut) -> None:
+    """The emergency step's actions, safety points and dose card, from the same plan the page
+    shows."""
+    plan = card_for(step.algorithm, node, step.findings, step.patient)
+    out.actions = [s.text for s in plan.first_steps] + list(node.steps)
+    out.more_actions = list(node.more_steps)
+    cautions = [c for p in plan.drugs for c in p.cautions] + list(plan.cautions)
+    out.cautions = [CautionOut(text=c.text, drug=c.drug, sources=list(c.sources)) for c in cautions]
+    out.doses = [_dose_out(step, card) for p in plan.drugs for card in (*p.defaults, *p.others)]
+    out.withheld = [
+        WithheldOut(drug=p.drug_id, text=p.withheld, sources=list(p.withheld_sources))
+        for p in plan.drugs
+        if p.withheld
+    ]
+    out.dose_needs = plan.need or None
+    if plan.verdict is not None:
+        v = plan.verdict
+        out.weight_check = WeightCheckOut(
+            status=v.status,
+            sds=[round(z, 2) for z in v.sds] if v.sds else None,
+            suggestion_kg=v.suggestion_kg,
+            confirmed=plan.confirmed,
+        )
+
+
 def step_out(step: Step, root: str) -> WalkResponse:
     algorithm = step.algorithm
     node = step.node
@@ -230,6 +369,8 @@ def step_out(step: Step, root: str) -> WalkResponse:
     if isinstance(node, ResultNode):
         node_out.provisional = node.provisional
         node_out.obtain = [o.model_dump() for o in node.obtain]
+    if isinstance(node, ActionNode):
+        _action_out(step, node, node_out)
     trail = [
         TrailOut(
             node=e.node.id,

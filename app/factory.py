@@ -20,6 +20,7 @@ from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
 from app.cdsauth import CdsAuth
+from app.engine.growth import warm_growth_reference
 from app.errorlog import ErrorLog
 from app.limits import BodyLimit
 from app.rendering import ResponseDebug, static_dir
@@ -117,6 +118,8 @@ class TrailingSlash:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog.load(settings)  # refuses to start on an invalid algorithm
+    if any(a.weight_check for a in catalog.algorithms.values()):
+        warm_growth_reference()  # its first use loads SciPy: at start-up, not on a request
     configure_access_log()
     app = FastAPI(
         title="Hypocalcemia workup",

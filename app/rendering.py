@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.engine.models import Algorithm, NodeBase
+from app.engine.values import format_number
 from app.settings import PROJECT_ROOT
 from app.urlstate import root_path
 
@@ -72,6 +73,7 @@ def hx(url: str, embed: bool = False) -> Markup:
 
 
 environment.globals.update(rationale=rationale, hidden_inputs=hidden_inputs, hx=hx)
+environment.filters["num"] = format_number
 
 
 class PageResponse(HTMLResponse):

@@ -302,7 +302,24 @@ def _merge_labs(
             form.submission.errors[key] = exc.message
     if form.submission.errors:
         return State(form.old, views, submission=form.submission)
+    _not_done_beside(algorithm, new, form.old)
     return State(form.assemble(new), views, recorded="labs")
+
+
+def _not_done_beside(algorithm: Algorithm, new: Findings, old: Findings) -> None:
+    """A lab step the form gave a value for is answered: its other fields left empty count as
+    not done (`unknown`), so the walk never asks that step again. A step the form gave nothing
+    for is still asked."""
+    labs = set(lab_keys(algorithm))
+    for node in algorithm.nodes:
+        if not isinstance(node, MeasurementNode):
+            continue
+        given = [k for k in node.asks if k in new and new[k] != UNKNOWN]
+        if not given:
+            continue
+        for key in node.asks:
+            if key in labs and key not in new and key not in old:
+                new[key] = UNKNOWN
 
 
 def _merge_submission(

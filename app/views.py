@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, flag, reference_range
-from app.engine.doses import DoseCard, dose_cards
+from app.engine.doses import DosePlan, card_for
 from app.engine.models import (
     ActionNode,
     Algorithm,
@@ -17,7 +17,15 @@ from app.engine.models import (
     MeasurementNode,
     Source,
 )
-from app.engine.values import UNKNOWN, Quantity, Value, display, encode_text, format_number
+from app.engine.values import (
+    UNKNOWN,
+    Findings,
+    Quantity,
+    Value,
+    display,
+    encode_text,
+    format_number,
+)
 from app.engine.walk import Step, asks_of, steps_ahead, walk
 from app.urlstate import LABS_FORM, WAS, State, Submission, lab_keys, query_string, walk_url
 
@@ -165,10 +173,8 @@ class StepView(Modes):
     key_values: list[AnswerView] = field(default_factory=list)
     present_findings: list[str] = field(default_factory=list)
     also_abnormal: list[AnswerView] = field(default_factory=list)
-    # Emergency step: dose cards worked for the age and weight given, if any.
-    dose_cards: list[DoseCard] = field(default_factory=list)
-    dose_for: str = ""  # "9 months, 8.2 kg"
-    dose_weight: str = ""  # the weight the volumes were worked for
+    # Emergency step: the dose card for the age and weight given (None on other steps).
+    doses: DoseView | None = None
 
     @property
     def node(self):  # type: ignore[no-untyped-def]
@@ -208,6 +214,93 @@ def _answer_view(
         text = (finding.options or {}).get(value, value)
     rng = range_view(algorithm, key, patient) if isinstance(value, Quantity) else None
     return AnswerView(key, finding.label, text, flag, FLAG_TEXT.get(flag or ""), rng)
+
+
+@dataclass(frozen=True)
+class DoseView:
+    """The emergency dose card as the page shows it: the engine's plan, and the words and
+    links around it (for whom, a weight asked back, the two ways to answer it)."""
+
+    plan: DosePlan
+    for_text: str  # "9 months, 9 kg"
+    weight_text: str  # "9 kg"
+    age_text: str  # "9 months"
+    dosing_text: str  # the weight the doses are worked for, when it is not the weight given
+    verdict_text: str  # why the weight is asked back, or ""
+    verdict_source: str  # the reference and the cut-off it was read against
+    suggestion_text: str  # "3.5 kg", or ""
+    suggestion_url: str  # the same step with the suggested weight
+    confirm_url: str  # the same step with the weight confirmed as right
+
+
+def _sds_text(sds: tuple[float, float] | None) -> str:
+    if sds is None:
+        return ""
+    low, high = sorted(sds)
+    return f"{low:+.1f} to {high:+.1f}".replace("-", "\u2212")
+
+
+def dose_view(
+    algorithm: Algorithm,
+    node: ActionNode,
+    findings: Findings,
+    patient: Patient,
+    links: Links,
+    edit_pair: list[tuple[str, str]],
+) -> DoseView:
+    plan = card_for(algorithm, node, findings, patient)
+    age, weight = findings.get("age"), findings.get("weight")
+    weight_text = display(weight) if isinstance(weight, Quantity) else ""
+    age_text = display(age) if isinstance(age, Quantity) else ""
+    who = [age_text, weight_text]
+    verdict_text = verdict_source = suggestion_text = suggestion_url = confirm_url = ""
+    verdict = plan.verdict
+    check = algorithm.weight_check
+    dosing_text = ""
+    if isinstance(weight, Quantity) and plan.weight_kg is not None:
+        if abs(plan.weight_kg - weight.canonical(algorithm.findings["weight"])) > 1e-9:
+            dosing_text = display(Quantity(plan.weight_kg, "kg"))
+    if plan.need == "confirm" and verdict is not None and check is not None:
+        age_words = age_text
+        cutoff = f"{check.sds_low:+g} to {check.sds_high:+g}".replace("-", "\u2212")
+        if verdict.sds is None:
+            verdict_text = (
+                f"The growth reference has no value for {age_words}"
+                f"{' (corrected for gestation)' if verdict.corrected else ''}: check {weight_text}."
+            )
+        else:
+            verdict_text = (
+                f"{weight_text} is far outside the growth reference for {age_words}"
+                f"{' (corrected for gestation)' if verdict.corrected else ''}: SDS "
+                f"{_sds_text(verdict.sds)}; weights outside {cutoff} are flagged as likely slips."
+            )
+        verdict_source = (
+            f"{algorithm.sources[check.reference_source].citation}; "
+            f"{algorithm.sources[check.cutoff_source].citation}."
+        )
+
+        def with_findings(changes: dict[str, Value]) -> str:
+            pairs = [(k, encode_text(v)) for k, v in {**findings, **changes}.items()]
+            return links.extend(query_string(pairs), edit_pair)
+
+        if verdict.suggestion_kg is not None:
+            suggested = Quantity(verdict.suggestion_kg, "kg")
+            suggestion_text = display(suggested)
+            suggestion_url = with_findings({"weight": suggested})
+        if isinstance(weight, Quantity):
+            confirm_url = with_findings({"weight_confirmed": weight})
+    return DoseView(
+        plan=plan,
+        for_text=", ".join(w for w in who if w),
+        weight_text=weight_text,
+        age_text=age_text,
+        dosing_text=dosing_text,
+        verdict_text=verdict_text,
+        verdict_source=verdict_source,
+        suggestion_text=suggestion_text,
+        suggestion_url=suggestion_url,
+        confirm_url=confirm_url,
+    )
 
 
 def build(
@@ -311,22 +404,11 @@ def build(
                     also_abnormal.append(view)
             elif value is True and key in _clinical(algorithm):
                 present_labels.append(algorithm.findings[key].label)
-    cards: list[DoseCard] = []
-    dose_for = dose_weight = ""
-    if isinstance(node, ActionNode) and node.doses:
-        weight = findings.get("weight")
-        kg = (
-            weight.canonical(algorithm.findings["weight"]) if isinstance(weight, Quantity) else None
-        )
-        cards = dose_cards(node.doses, patient, kg)
-        age = findings.get("age")
-        if isinstance(age, Quantity):
-            dose_for = f"for age {display(age)}"
-        if kg is not None:
-            dose_weight = f"{format_number(round(kg, 2))} kg"
-            dose_for += (" and " if dose_for else "for ") + dose_weight
     previous = step.previous
     edit_pair = [("edit", state.edit)] if state.edit else []
+    doses = None
+    if isinstance(node, ActionNode) and node.doses:
+        doses = dose_view(algorithm, node, findings, patient, links, edit_pair)
     back = links.extend(state_qs, [("edit", previous.node.id)]) if previous else None
     return StepView(
         algorithm=algorithm,
@@ -360,9 +442,7 @@ def build(
         key_values=key_values,
         present_findings=present_labels,
         also_abnormal=also_abnormal,
-        dose_cards=cards,
-        dose_for=dose_for,
-        dose_weight=dose_weight,
+        doses=doses,
     )
 
 

@@ -7,14 +7,18 @@ magnesium 0.8 mmol/L, phosphate 1.0 mmol/L, PTH 250 pg/mL, 25-OH vitamin D 12 nm
 the emergency step, ticks the one context finding they know in each list ("None of these"
 otherwise), and leaves unknown labs empty.
 
-Printed per device: clicks (every click, tick and choice; typing is not counted), screens
-(pages seen, the differential included), words on those screens up to the differential, where
-the three emergency actions end, and whether any screen scrolls sideways.
+Printed per device: clicks (every pointer activation: each click, tick and choice, and each
+tap into a field before typing in it; moving on to the next field with the keyboard's Next or
+Tab key is counted as a key), keys (typed characters and Tab presses), screens (pages seen,
+the differential included), screens whose main action (the step form's primary button) was
+below the fold on arrival, taps that needed a scroll first, words on those screens up to the
+differential, where the three emergency actions end, and whether any screen scrolls sideways.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -48,7 +52,10 @@ DEVICES = {"desktop": (1280, 800), "phone": (360, 740)}
 @dataclass
 class Tally:
     clicks: int = 0
+    keys: int = 0  # typed characters and Tab presses
+    scrolled: int = 0  # taps whose target was off screen until scrolled to
     screens: int = 0
+    below_fold: int = 0  # screens whose main action was below the fold on arrival
     words: int = 0
     sideways: list[str] = field(default_factory=list)
     emergency_bottom: float | None = None
@@ -57,6 +64,9 @@ class Tally:
 
     def seen(self, page: Page) -> None:
         self.screens += 1
+        main_action = page.locator("form.step-form button.primary")
+        if main_action.count() and not on_screen(main_action.first):
+            self.below_fold += 1
         if not page.locator("ol.differential").count():  # words read on the way to it
             self.words += len(page.locator("main").inner_text().split())
         width = page.evaluate("() => document.documentElement.scrollWidth")
@@ -64,9 +74,40 @@ class Tally:
             self.sideways.append(f"{page.url} ({width}px)")
 
 
+def on_screen(locator) -> bool:  # type: ignore[no-untyped-def]
+    return bool(
+        locator.evaluate(
+            "el => { const r = el.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }"
+        )
+    )
+
+
 def click(page: Page, tally: Tally, locator) -> None:  # type: ignore[no-untyped-def]
     tally.clicks += 1
+    if os.environ.get("UX_LOG"):
+        print(f"  click {tally.clicks} on {title(page)!r}: {locator}", file=sys.stderr)
+    if not on_screen(locator):
+        tally.scrolled += 1
     locator.click()
+
+
+def type_into(page: Page, tally: Tally, locator, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Into a field as a person would: the keyboard's Next (Tab) from the field being typed in
+    when the target comes later in the form, otherwise a tap (counted like any click); then
+    the typing. Keys are counted apart from clicks."""
+    target = locator.get_attribute("id")
+    focused = page.evaluate("() => document.activeElement && document.activeElement.tagName")
+    if focused == "INPUT":
+        for _ in range(12):
+            if page.evaluate("() => document.activeElement.id") == target:
+                break
+            page.keyboard.press("Tab")
+            tally.keys += 1
+    if page.evaluate("() => document.activeElement.id") != target:
+        click(page, tally, locator)
+    page.keyboard.type(text)
+    tally.keys += len(text)
 
 
 def settle(page: Page, title: str) -> None:
@@ -91,7 +132,7 @@ def walk(page: Page, base: str) -> Tally:
     settle(page, current)
     tally.seen(page)
     for key, value in LABS.items():
-        page.locator(f"#lab-input-{key}").fill(value)
+        type_into(page, tally, page.locator(f"#lab-input-{key}"), value)
     current = title(page)
     click(page, tally, page.get_by_role("button", name="Use these values"))
     settle(page, current)
@@ -158,8 +199,11 @@ def main() -> int:
             tally = walk(context.new_page(), base)
             context.close()
             print(
-                f"{name} {width}x{height}: {tally.clicks} clicks, {tally.screens} screens, "
-                f"{tally.words} words to the differential; emergency actions end at "
+                f"{name} {width}x{height}: {tally.clicks} clicks ({tally.scrolled} needed a "
+                f"scroll first), {tally.keys} keys, {tally.screens} screens "
+                f"({tally.below_fold} with the main action below the fold), "
+                f"{tally.words} words to the differential; "
+                f"emergency actions end at "
                 f"{tally.emergency_bottom:.0f}px after {tally.emergency_clicks} clicks; "
                 f"first: {tally.result}"
             )

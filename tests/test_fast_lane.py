@@ -1,5 +1,5 @@
 """The 3 a.m. path on the real algorithm: tick-all-that-apply lists, the emergency step with its
-dose cards, and ages that never fall into a silent default unit."""
+dose card (tests/test_doses.py), and ages that never fall into a silent default unit."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from scenario_support import ALGORITHM
 
-from app.engine.conditions import Patient
-from app.engine.doses import dose_cards, round_ml, volume_for
-from app.engine.models import Dose
-from app.engine.values import Quantity, findings_from_pairs
+from app.engine.values import UNKNOWN, Quantity, findings_from_pairs
 from app.engine.walk import walk
 from app.factory import create_app
 from app.settings import PROJECT_ROOT, Settings
@@ -24,74 +21,6 @@ def client() -> TestClient:
     return TestClient(
         create_app(Settings(algorithms_dir=PROJECT_ROOT / "algorithms")), follow_redirects=False
     )
-
-
-def dose(**fields: object) -> Dose:
-    return Dose.model_validate(
-        {"drug": "Calcium gluconate 10%", "population": "x", "source": "s"} | fields
-    )
-
-
-# --------------------------------------------------------------------------- dose arithmetic
-
-
-def test_volumes_round_half_up_to_a_tenth_of_a_millilitre() -> None:
-    assert round_ml(4.05) == 4.1
-    assert round_ml(4.04) == 4.0
-    assert round_ml(0.25) == 0.3
-    assert volume_for(dose(ml_per_kg_low=0.5), 8.2) == volume_for(dose(ml_per_kg_low=0.5), 8.2)
-    single = volume_for(dose(ml_per_kg_low=0.5), 8.2)
-    assert single is not None and (single.low_ml, single.high_ml, single.capped) == (
-        4.1,
-        None,
-        False,
-    )
-
-
-def test_a_range_is_scaled_at_both_ends() -> None:
-    volume = volume_for(dose(ml_per_kg_low=1, ml_per_kg_high=2), 3.45)
-    assert volume is not None and (volume.low_ml, volume.high_ml) == (3.5, 6.9)
-
-
-def test_volumes_never_exceed_the_source_maximum() -> None:
-    """SA STG children: 1-2 mL/kg, maximum 10 mL. For 8.2 kg: 8.2 to 10 mL, not 16.4."""
-    volume = volume_for(dose(ml_per_kg_low=1, ml_per_kg_high=2, max_ml=10), 8.2)
-    assert volume is not None
-    assert (volume.low_ml, volume.high_ml, volume.capped) == (8.2, 10, True)
-    both = volume_for(dose(ml_per_kg_low=1, ml_per_kg_high=2, max_ml=10), 30)
-    assert both is not None and (both.low_ml, both.high_ml, both.capped) == (10, None, True)
-
-
-def test_no_volume_without_a_per_kg_dose_or_a_weight() -> None:
-    assert volume_for(dose(), 8.2) is None
-    assert volume_for(dose(ml_per_kg_low=1), 0) is None
-
-
-def test_dose_cards_keep_the_rows_for_the_child_s_age() -> None:
-    emergency = ALGORITHM.node("emergency-care")
-    infant = dose_cards(emergency.doses, Patient(age_days=274, birth_weight_g=None), 8.2)
-    sources = {r.dose.source for card in infant for r in card.rows}
-    assert "kidshealthwa" in sources and "vuralli2019" in sources
-    assert not sources & {"rch_piper", "anmf2018", "smpc_cagluc", "lothian_neonatal"}
-    assert [c.drug for c in infant] == ["Calcium gluconate 10%", "Magnesium sulfate 50%"]
-    kids = next(r for r in infant[0].rows if r.dose.source == "kidshealthwa")
-    assert kids.volume is not None and kids.volume.low_ml == 4.1  # 0.5 mL/kg x 8.2 kg
-    newborn = dose_cards(emergency.doses, Patient(age_days=3, birth_weight_g=None), None)
-    newborn_sources = {r.dose.source for card in newborn for r in card.rows}
-    assert "rch_piper" in newborn_sources and "kidshealthwa" not in newborn_sources
-    unknown_age = dose_cards(emergency.doses, Patient(age_days=None, birth_weight_g=None), None)
-    assert sum(len(c.rows) for c in unknown_age) == len(emergency.doses)
-
-
-def test_the_emergency_page_shows_volumes_for_this_child(client: TestClient) -> None:
-    flags = "&".join(f"{k}={'yes' if k == 'seizures' else 'no'}" for k in RED_FLAGS)
-    page = client.get(f"/algorithms/hypocalcemia?{flags}&age=9months&weight=8.2kg")
-    assert page.status_code == 200
-    text = page.text
-    assert text.index("Check magnesium") < text.index("Doses as the named sources report them")
-    assert "4.1\u00a0mL" in text  # KidsHealth WA, 0.5 mL/kg
-    assert "capped at this source&#39;s maximum, 10 mL" in text  # SA STG children, max 10 mL
-    assert "RCH PIPER" not in text.split("All reported doses")[0]  # neonatal rows only in the table
 
 
 # --------------------------------------------------------------------------- tick-all-that-apply
@@ -224,8 +153,28 @@ def test_pasted_results_are_read_by_their_report_names() -> None:
     assert f["vitamin_d_25oh"] == Quantity(12, "nmol/L")
     assert f["alkaline_phosphatase"] == Quantity(1200, "U/L")
     assert f["age"] == Quantity(9, "months")
-    assert "creatinine" not in f  # "CK" is not a creatinine, nor potassium
-    assert "potassium" not in f
+    # "CK" is not a creatinine, nor potassium (creatinine shares a step with phosphate, so it
+    # is recorded as not done).
+    assert not isinstance(f.get("creatinine"), Quantity)
+    assert not isinstance(f.get("potassium"), Quantity)
+
+
+def test_a_lab_step_the_labs_form_answered_is_never_asked_again() -> None:
+    """Total calcium typed on the labs form, ionised calcium, albumin and pH left empty: the
+    confirmation says the Calcium step is answered, so the walk must not stop there to ask the
+    three empty fields. A step the form gave nothing for is still asked."""
+    state = parse_state(
+        ALGORITHM,
+        [("from", "*labs"), ("age", "9m"), ("total_calcium", "1.6"), ("magnesium", "0.8")],
+    )
+    f = state.findings
+    assert f["ionized_calcium"] == f["albumin"] == f["blood_ph"] == UNKNOWN
+    assert "pth" not in f  # its step got no value: still asked
+    pairs = [(k, "yes" if k == "seizures" else "no") for k in ALGORITHM.node("red-flags").asks]
+    findings = {**f, **findings_from_pairs(ALGORITHM, pairs), "emergency_steps_reviewed": True}
+    step = walk(ALGORITHM, findings)
+    asked = [e.node.id for e in step.trail if not e.auto and not e.node.computed]
+    assert "calcium-levels" not in asked and step.node.id != "calcium-levels"
 
 
 def test_a_value_typed_in_its_field_wins_over_the_pasted_one() -> None:

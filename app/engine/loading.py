@@ -125,6 +125,7 @@ def check(a: Algorithm) -> Iterator[str]:
     yield from _check_findings(a)
     yield from _check_nodes(a)
     yield from _check_diagnoses(a)
+    yield from _check_doses(a)
     yield from _check_findings_used(a)
     yield from _check_graph(a)
 
@@ -141,12 +142,25 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
             yield f"finding {key}: loinc.{code.code}.source", code.source
         for refused in f.loinc_refused:
             yield f"finding {key}: loinc_refused.{refused.code}.source", refused.source
+    for did, drug in a.drugs.items():
+        for name in (
+            "strength_source",
+            "ceiling_source",
+            "max_rate_source",
+            "never_routes_source",
+            "min_age_source",
+        ):
+            if getattr(drug, name) is not None:
+                yield f"drug {did}: {name}", getattr(drug, name)
+    if a.weight_check is not None:
+        yield "weight_check.reference_source", a.weight_check.reference_source
+        yield "weight_check.cutoff_source", a.weight_check.cutoff_source
     if a.fhir_import is not None:
         for sid in a.fhir_import.sources:
             yield "fhir_import.sources", sid
-        for rule in a.fhir_import.rules:
-            if rule.source is not None:
-                yield f"fhir_import.rules.{rule.id}.source", rule.source
+        for import_rule in a.fhir_import.rules:
+            if import_rule.source is not None:
+                yield f"fhir_import.rules.{import_rule.id}.source", import_rule.source
     for lid, limit in a.limits.items():
         for b in limit.bands:
             yield f"limit {lid}: bands.{b.label}.source", b.source
@@ -160,11 +174,23 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
                 for sid in alt.sources:
                     yield f"node {node.id}: disagreements.alternatives.sources", sid
         if isinstance(node, ActionNode):
-            for dose in node.doses:
-                yield f"node {node.id}: doses.source", dose.source
+            for i, dose in enumerate(node.doses):
+                where = f"node {node.id}: doses.{i}"
+                yield f"{where}.source", dose.source
+                for name in ("max_source", "rate_source"):
+                    if getattr(dose, name) is not None:
+                        yield f"{where}.{name}", getattr(dose, name)
+                if dose.dilution is not None:
+                    yield f"{where}.dilution.source", dose.dilution.source
             for caution in node.cautions:
                 for sid in caution.sources:
                     yield f"node {node.id}: cautions.sources", sid
+            for i, rule in enumerate(node.withhold):
+                for sid in rule.sources:
+                    yield f"node {node.id}: withhold.{i}.sources", sid
+            for i, first in enumerate(node.first_steps):
+                for sid in first.sources:
+                    yield f"node {node.id}: first_steps.{i}.sources", sid
         for where, cond in _node_conditions(node):
             for test in finding_tests(cond):
                 for th in _thresholds(test):
@@ -303,6 +329,47 @@ def _check_nodes(a: Algorithm) -> Iterator[str]:
                 yield f"node {node.id}: candidates: a diagnosis is listed twice"
         for where, cond in _node_conditions(node):
             yield from _check_condition(a, f"node {node.id}: {where}", cond)
+
+
+def _check_doses(a: Algorithm) -> Iterator[str]:
+    """Every dose row names a drug of `drugs`, by a route the drug allows, at an age the drug
+    allows; at most one row per drug is the default at any age."""
+    for node in a.nodes:
+        if not isinstance(node, ActionNode):
+            continue
+        defaults: dict[str, list[tuple[float, float, int]]] = {}
+        for i, dose in enumerate(node.doses):
+            where = f"node {node.id}: doses.{i}"
+            drug = a.drugs.get(dose.drug)
+            if drug is None:
+                yield f"{where}.drug: unknown drug {dose.drug!r} (declare it under `drugs`)"
+                continue
+            banned = sorted(set(dose.routes) & set(drug.never_routes))
+            if banned:
+                yield f"{where}.routes: {drug.name} is never given {', '.join(banned)}"
+            low = dose.min_age_days or 0.0
+            if drug.min_age_days is not None and low < drug.min_age_days:
+                yield (
+                    f"{where}.min_age_days: {drug.name} is not for ages below "
+                    f"{drug.min_age_days:g} days"
+                )
+            if dose.default:
+                band = (low, dose.max_age_days or 0.0, i)
+                defaults.setdefault(dose.drug, []).append(band)
+        for drug_id, bands in defaults.items():
+            bands.sort()
+            for (_, high, i), (low, _, j) in zip(bands, bands[1:], strict=False):
+                if low < high:
+                    yield (
+                        f"node {node.id}: doses.{i} and doses.{j}: two default regimens of "
+                        f"{drug_id} for one age"
+                    )
+        for i, rule in enumerate(node.withhold):
+            if rule.drug not in a.drugs:
+                yield f"node {node.id}: withhold.{i}.drug: unknown drug {rule.drug!r}"
+        for i, caution in enumerate(node.cautions):
+            if caution.drug is not None and caution.drug not in a.drugs:
+                yield f"node {node.id}: cautions.{i}.drug: unknown drug {caution.drug!r}"
 
 
 def _check_diagnoses(a: Algorithm) -> Iterator[str]:

@@ -7,6 +7,7 @@ language (`finding` comparisons combined with `all`, `any`, `not`) interpreted b
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -382,41 +383,136 @@ class DecisionNode(NodeBase):
         return [(f"branches.{i}.when", b.when) for i, b in enumerate(self.branches)]
 
 
-class Dose(AgeBand):
-    """A dose exactly as a named source reports it; never a recommendation of the app.
+Route = Literal["IV", "IO", "IM", "SC"]
 
-    The age band (`min_age_days`, `max_age_days`) says whom the source gives it for; the numbers
-    (`ml_per_kg_low`/`high`, `max_ml`) are the source's own, used only to show the volume for a
-    child's weight, capped at that source's maximum (`app.engine.doses`)."""
 
-    drug: str
-    population: str
-    mmol_per_kg: str | None = None
-    ml_per_kg: str | None = None
-    other: str | None = None
-    notes: str | None = None
+class Dilution(Strict):
+    """How the stated strength is diluted before it is given: each mL made up to
+    `final_ml_per_ml` mL with `diluent` (\"1 in 5\" is 5)."""
+
+    final_ml_per_ml: float = Field(gt=1)
+    diluent: str
     source: Id
-    ml_per_kg_low: float | None = Field(default=None, gt=0)
-    ml_per_kg_high: float | None = Field(default=None, gt=0)
-    max_ml: float | None = Field(default=None, gt=0)
+
+
+class Drug(Strict):
+    """A product at a stated strength, and the per-dose ceiling that no dose row may pass,
+    whatever the row says (`app.engine.doses`)."""
+
+    name: str  # "Calcium gluconate 10%"
+    salt: str  # "calcium gluconate": every mg figure is of this salt unless said otherwise
+    element: Literal["calcium", "magnesium"]
+    mmol_per_ml: float = Field(gt=0)  # of the element, in the stated strength
+    mg_salt_per_ml: float = Field(gt=0)
+    strength_source: Id
+    ceiling_ml: float = Field(gt=0)  # per dose, of the stated strength
+    ceiling_source: Id
+    # The fastest rate any row may be given at (mL of the stated strength per minute).
+    max_ml_per_min: float | None = Field(default=None, gt=0)
+    max_rate_source: Id | None = None
+    never_routes: list[Route] = []
+    never_routes_source: Id | None = None
+    # Not for the youngest (calcium chloride is not for newborns, for example).
+    min_age_days: float | None = Field(default=None, gt=0)
+    min_age_source: Id | None = None
+    min_age_reason: str | None = None
+    indication: str | None = None  # "only when magnesium is low", shown beside its default
+
+    @property
+    def ceiling_mmol(self) -> float:
+        return self.ceiling_ml * self.mmol_per_ml
 
     @model_validator(mode="after")
-    def _per_kg_range(self) -> Dose:
-        if self.ml_per_kg_high is not None and self.ml_per_kg_low is None:
-            raise ValueError("`ml_per_kg_high` needs `ml_per_kg_low`")
-        if (
-            self.ml_per_kg_low is not None
-            and self.ml_per_kg_high is not None
-            and self.ml_per_kg_low > self.ml_per_kg_high
-        ):
-            raise ValueError("`ml_per_kg_low` is above `ml_per_kg_high`")
+    def _sourced(self) -> Drug:
+        pairs = (
+            ("max_ml_per_min", "max_rate_source"),
+            ("never_routes", "never_routes_source"),
+            ("min_age_days", "min_age_source"),
+        )
+        for value, source in pairs:
+            if getattr(self, value) and getattr(self, source) is None:
+                raise ValueError(f"`{value}` needs `{source}`")
+        if self.min_age_days is not None and not self.min_age_reason:
+            raise ValueError("`min_age_days` needs `min_age_reason`")
+        return self
+
+
+class Dose(AgeBand):
+    """One named source's dose of one drug for one age band, as the source reports it.
+
+    The model refuses the rows that made unsafe volumes: every row declares its age band (both
+    ends), its dose per kg of the drug's stated strength (or a fixed dose), a per-dose maximum,
+    the routes, how it is prepared (a dilution, or `undiluted: true`) and the shortest time it
+    may be given over. `app.engine.doses` caps every row at the lower of its own maximum and the
+    drug's ceiling. Exactly one row per drug and age band is the `default` regimen."""
+
+    drug: Id
+    label: str  # "Bolus", "Correction"
+    population: str
+    default: bool = False
+    ml_per_kg_low: float | None = Field(default=None, gt=0)
+    ml_per_kg_high: float | None = Field(default=None, gt=0)
+    fixed_ml: float | None = Field(default=None, gt=0)  # a dose not per kg ("4 mmol")
+    max_ml: float = Field(gt=0)
+    max_source: Id | None = None  # when the maximum is not the row's own source's
+    routes: list[Route] = Field(min_length=1)
+    line: str
+    dilution: Dilution | None = None
+    undiluted: bool = False
+    min_minutes: float = Field(gt=0)
+    rate_source: Id | None = None  # when the duration is not the row's own source's
+    interval: str | None = None
+    # The source's own words where they differ from mL and mmol ("100-200 mg/kg"), with the
+    # basis of every mg figure in them.
+    reported: str | None = None
+    reported_basis: Literal["salt", "elemental"] | None = None
+    notes: str | None = None
+    source: Id
+
+    @model_validator(mode="after")
+    def _safe_row(self) -> Dose:
+        if self.max_age_days is None:
+            raise ValueError("a dose row needs an age band with `max_age_days`")
+        if (self.ml_per_kg_low is None) == (self.fixed_ml is None):
+            raise ValueError("a dose row needs `ml_per_kg_low` or `fixed_ml`, not both")
+        if self.ml_per_kg_high is not None:
+            if self.ml_per_kg_low is None:
+                raise ValueError("`ml_per_kg_high` needs `ml_per_kg_low`")
+            if self.ml_per_kg_low > self.ml_per_kg_high:
+                raise ValueError("`ml_per_kg_low` is above `ml_per_kg_high`")
+        if self.fixed_ml is not None and self.fixed_ml > self.max_ml:
+            raise ValueError("`fixed_ml` is above `max_ml`")
+        if (self.dilution is None) == (not self.undiluted):
+            raise ValueError("a dose row needs `dilution` or `undiluted: true`, not both")
+        if self.reported and re.search(r"\bmg\b", self.reported) and not self.reported_basis:
+            raise ValueError("`reported` gives mg: say whether of the salt or elemental")
         return self
 
 
 class Caution(Strict):
-    """A safety point with the sources that state it."""
+    """A safety point with the sources that state it. With `drug`, it stands on that drug's
+    card; with `when`, it is shown only when the values given make it true."""
 
     text: str
+    sources: list[Id] = Field(min_length=1)
+    drug: Id | None = None
+    when: Condition | None = None
+
+
+class Withhold(Strict):
+    """The values given rule a drug out: no dose of it is shown, and `text` says why."""
+
+    drug: Id
+    when: Condition
+    text: str
+    sources: list[Id] = Field(min_length=1)
+
+
+class FirstStep(Strict):
+    """An action put first when the values given make it true (glucose in a seizing newborn)."""
+
+    text: str
+    when: Condition
     sources: list[Id] = Field(min_length=1)
 
 
@@ -431,12 +527,25 @@ class ActionNode(NodeBase):
     # Optional values asked on the same screen (age, weight for the dose card); leaving them
     # empty does not hold the walk.
     offers: list[FindingKey] = []
+    first_steps: list[FirstStep] = []
     doses: list[Dose] = []
+    withhold: list[Withhold] = []
     acknowledge: FindingKey
     next: Id
 
     def records(self) -> tuple[str, ...]:
         return (self.acknowledge,)
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        found: list[tuple[str, Condition]] = []
+        for i, first in enumerate(self.first_steps):
+            found.append((f"first_steps.{i}.when", first.when))
+        for i, caution in enumerate(self.cautions):
+            if caution.when is not None:
+                found.append((f"cautions.{i}.when", caution.when))
+        for i, rule in enumerate(self.withhold):
+            found.append((f"withhold.{i}.when", rule.when))
+        return found
 
     def targets(self) -> list[str]:
         return [self.next]
@@ -571,6 +680,18 @@ class FhirImport(Strict):
         return self.paired_with_calcium_hours.get(key) or self.windows.get(key, self.window_hours)
 
 
+class WeightCheck(Strict):
+    """A weight is checked against a growth reference for the age (corrected for gestation
+    when it is given) before any volume is worked out; outside `sds_low`..`sds_high` for both
+    sexes it is asked back as a likely slip."""
+
+    reference: Literal["uk-who"] = "uk-who"
+    reference_source: Id
+    sds_low: float = Field(lt=0)
+    sds_high: float = Field(gt=0)
+    cutoff_source: Id
+
+
 class Algorithm(Strict):
     id: Id
     title: str
@@ -587,6 +708,8 @@ class Algorithm(Strict):
     algorithm_sources: list[Id] = Field(min_length=1)
     ranking: Ranking = Ranking()
     fhir_import: FhirImport | None = None
+    drugs: dict[Id, Drug] = {}
+    weight_check: WeightCheck | None = None
 
     _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
     _memo: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -51,17 +51,19 @@ def test_two_clicks_from_the_start_page_show_the_three_emergency_actions_on_a_ph
     clicks += 1
     assert clicks == 2
     actions = page.locator("ol.action-steps > li")
-    expect(actions).to_have_count(3)
+    # Seizing, age not yet given: bedside glucose first, in case this is a newborn.
+    expect(actions).to_have_count(4)
     texts = actions.all_inner_texts()
-    assert "monitor" in texts[0] and "IV access" in texts[0]
-    assert "calcium gluconate" in texts[1] and "ECG" in texts[1]
-    assert "magnesium" in texts[2].lower()
-    bottom = actions.nth(2).evaluate("el => el.getBoundingClientRect().bottom")
-    assert bottom <= PHONE["height"], f"the third action ends at {bottom}px, below the first screen"
+    assert "bedside glucose" in texts[0]
+    assert "monitor" in texts[1] and "IV access" in texts[1]
+    assert "calcium gluconate" in texts[2] and "ECG" in texts[2]
+    assert "magnesium" in texts[3].lower()
+    bottom = actions.nth(3).evaluate("el => el.getBoundingClientRect().bottom")
+    assert bottom <= PHONE["height"], f"the last action ends at {bottom}px, below the first screen"
     no_sideways_scroll(page)
 
 
-def test_age_and_weight_give_each_source_s_volume_for_this_child(new_page) -> None:
+def test_age_and_weight_give_the_default_volume_for_this_child(new_page) -> None:
     page = new_page(**PHONE)
     page.goto(WALK)
     page.get_by_label("Seizures").check()
@@ -70,13 +72,15 @@ def test_age_and_weight_give_each_source_s_volume_for_this_child(new_page) -> No
     page.get_by_label("Age", exact=True).fill("9m")
     page.get_by_label("Weight", exact=True).fill("8.2")
     page.get_by_role("button", name="Show doses for this child").click()
-    cards = page.locator(".dose-card")
-    expect(cards.first).to_contain_text("4.1\u00a0mL")  # 0.5 mL/kg x 8.2 kg
+    default = page.locator(".dose-card").first.locator(".dose-default")
+    expect(default.locator(".volume")).to_have_text("4.1\u00a0mL")  # 0.5 mL/kg x 8.2 kg
+    expect(default).to_contain_text("0.9 mmol")  # 4.1 mL x 0.22 mmol/mL
     expect(page.locator(".dose-cards h2")).to_contain_text("9 months")
-    expect(page.locator(".dose-cards")).to_contain_text("capped at this source's maximum, 10 mL")
-    expect(page.locator(".dose-cards")).not_to_contain_text("Neonates (bolus)")  # not for 9 months
+    others = page.locator(".dose-card").first.locator(".dose-others")
+    expect(others).to_contain_text("Capped at 10 mL")  # SA STG children, 1-2 mL/kg, max 10 mL
+    expect(page.locator(".dose-cards")).not_to_contain_text("Newborns")  # not for 9 months
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))  # still on the step
-    for number in page.locator(".dose-main .num").all():
+    for number in page.locator(".dose-volume .num").all():
         lines = number.evaluate(
             "el => { const r = el.getClientRects(); return new Set([...r].map(x => x.top)).size; }"
         )
@@ -258,4 +262,38 @@ def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page.get_by_label("Seizures").check()
     page.locator("form.step-form button.primary").click()
     expect(page.locator(HEADING)).to_have_text(re.compile("Emergency"))
-    expect(page.locator(".dose-cards h2")).to_contain_text("for age")  # the age came with it
+    expect(page.locator(".dose-cards h2")).to_contain_text(re.compile(r"Doses for \d"))  # age
+
+
+def test_every_screen_of_the_3am_case_shows_its_main_action_on_a_phone(new_page) -> None:
+    """Labs first, then the red flag, the emergency step and the context lists: on each screen
+    the step's main action is on screen without scrolling (it sticks to the bottom)."""
+    page = new_page(**PHONE)
+    page.goto(f"{WALK}/labs")
+    for key, value in {"age": "9m", "total_calcium": "1.6", "magnesium": "0.8"}.items():
+        page.locator(f"#lab-input-{key}").fill(value)
+    page.get_by_role("button", name="Use these values").click()
+    expect(page.locator(HEADING)).to_have_text("Red flags")
+    seen = []
+    for _ in range(20):
+        if page.locator("ol.differential").count():
+            break
+        heading = page.locator(HEADING).inner_text()
+        seen.append(heading)
+        action = page.locator("form.step-form > button.primary, form.step-form > .buttons").first
+        box = action.bounding_box()
+        assert box is not None and box["y"] >= 0, heading
+        assert box["y"] + box["height"] <= PHONE["height"], f"{heading}: main action below the fold"
+        if heading == "Red flags":
+            page.get_by_label("Seizures").check()
+        none = page.locator("form.step-form button.none-of-these")
+        if none.count() and heading != "Red flags":
+            none.click()
+        else:
+            for radio in page.locator("fieldset.field-choice input[value=unknown]").all():
+                radio.check()
+            page.locator("form.step-form button.primary").click()
+        expect(page.locator(HEADING)).not_to_have_text(heading)
+    assert page.locator("ol.differential").count(), seen
+    assert "Calcium" not in seen  # answered by the labs form, empty fields counted not done
+    no_sideways_scroll(page)
