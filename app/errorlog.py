@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
+from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("workup.error")
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frames as `file:line in function`: enough to find the bug, and free of
+    values (no message, no locals)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    return " <- ".join(
+        f"{'/'.join(Path(f.filename).parts[-2:])}:{f.lineno} in {f.name}" for f in reversed(frames)
+    )
 
 
 def _route(scope: Scope) -> str:
@@ -43,7 +54,13 @@ class ErrorLog:
             await self.app(scope, receive, watch)
         except Exception as exc:  # noqa: BLE001 (the point: nothing escapes with its text)
             route = _route(scope)
-            logger.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], route)
+            logger.error(
+                "unhandled %s on %s %s at %s",
+                type(exc).__name__,
+                scope["method"],
+                route,
+                _where(exc),
+            )
             if started:
                 return
             fhir = route.startswith("/cds-services") or route.endswith("/fhir")

@@ -811,6 +811,7 @@ def test_an_unhandled_error_is_logged_by_type_and_route_never_its_values(
         if not rec.name.startswith(("httpx", "httpcore"))  # the test client's own log
     )
     assert "ValueError on POST /api/algorithms/{algorithm_id}/boom" in logged
+    assert "tests/test_fhir_trust.py:" in logged and "in boom" in logged  # where, not what
     assert "0.78" not in logged and "52 h" not in logged and "baby" not in logged
     assert "250" not in logged
 
