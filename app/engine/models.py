@@ -478,7 +478,8 @@ class Clue(Strict):
     """A finding that points to a diagnosis. `key`: a defining finding (when present, the
     diagnosis joins the differential wherever the walk ends; when known to be absent, it counts
     against). `support`: a clue that adds weight. `prior`: a background likelihood such as an
-    age band, which weighs least."""
+    age band, which weighs least. Under `against`, a clue subtracts the `against` weight, or,
+    marked `prior`, only the `prior` weight (a caution rather than evidence against)."""
 
     when: Condition
     label: str
@@ -493,6 +494,9 @@ class Diagnosis(Strict):
     tests: list[str] = Field(min_length=1)
     sources: list[Id] = Field(min_length=1)
     excluded: Condition | None = None
+    # Diagnoses this one can be a consequence of (kidney injury of tumour lysis): when one of
+    # them has a key finding present, this one is placed after it, never above its named cause.
+    consequence_of: list[Id] = []
 
 
 class Ranking(Strict):
