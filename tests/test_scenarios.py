@@ -1785,3 +1785,65 @@ def test_formula_fed_six_week_old_with_high_phosphate_keeps_a_phosphate_load() -
     )
     assert step.node.id == "phosphate-load-result"
     assert first(step) == "phosphate_load"
+
+
+# ---- 3. creatinine read against paediatric limits
+
+
+@scenario
+def test_toddler_with_creatinine_60_has_kidney_disease_not_pth_resistance():
+    """Creatinine rises with muscle: enzymatic medians 27 µmol/L at 4 years (Uemura 2011), about
+    20 µmol/L in infancy (Boer 2010). 60 µmol/L at 2 years is kidney failure, which retains
+    phosphate and raises PTH (reference 1.1, 1.15), not PTH resistance; the step shows the
+    limit it used and asks to prefer the laboratory's range."""
+    step = workup(
+        age={"value": 2, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.9),
+        pth=240,
+        phosphate=mmol(2.9),
+        creatinine=60,
+        vitamin_d_25oh=70,
+    )
+    assert outcome(step, "kidney-check").label == "creatinine above the age range"
+    assert first(step) == "chronic_kidney_disease"
+    assert ranked(step).index("pseudohypoparathyroidism") > 0
+    creatinine = ALGORITHM.findings["creatinine"]
+    assert "prefer your laboratory" in (creatinine.range_note or "").lower()
+    return step
+
+
+def test_six_month_old_with_creatinine_55_has_kidney_disease_first() -> None:
+    """Boer 2010 (enzymatic): about 20 µmol/L from the second to the seventh month. 55 µmol/L
+    at 6 months is nearly three times that: kidney disease leads, not PTH resistance."""
+    step = workup(
+        age={"value": 6, "unit": "months"},
+        seizures=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(0.8),
+        pth=300,
+        phosphate=mmol(3.0),
+        creatinine=55,
+        vitamin_d_25oh=60,
+    )
+    assert first(step) == "chronic_kidney_disease"
+
+
+def test_a_school_child_with_a_normal_creatinine_is_not_called_kidney_disease() -> None:
+    """The paediatric limit is not a hair trigger: 40 µmol/L at 9 years is below the enzymatic
+    limit for age (0.6 mg/dL, 53 µmol/L), so PTH resistance stays first."""
+    step = workup(
+        age={"value": 9, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.8),
+        pth=350,
+        phosphate=mmol(2.6),
+        kidney_disease=False,
+        creatinine=40,
+        vitamin_d_25oh=70,
+        albright_features=True,
+    )
+    assert outcome(step, "kidney-check").label == "kidney function normal"
+    assert first(step) == "pseudohypoparathyroidism"
