@@ -1847,3 +1847,68 @@ def test_a_school_child_with_a_normal_creatinine_is_not_called_kidney_disease() 
     )
     assert outcome(step, "kidney-check").label == "kidney function normal"
     assert first(step) == "pseudohypoparathyroidism"
+
+
+# ---- 6. flags wherever values are shown
+
+
+def test_a_deficient_25_oh_vitamin_d_is_flagged_by_its_deficiency_band() -> None:
+    """25-OH vitamin D has status bands, not a reference interval (Munns 2016: below 30 nmol/L
+    deficient, 30-49.9 insufficient; reference 3.8): 12 nmol/L, the value that decides the case,
+    is flagged deficient wherever values are shown."""
+    from app.engine.handover import flag_text
+    from app.engine.values import Quantity
+
+    step = workup(
+        age={"value": 9, "unit": "months"},
+        seizures=True,
+        total_calcium=mmol(1.6),
+        magnesium=mmol(0.8),
+        pth=250,
+        phosphate=mmol(1.0),
+        vitamin_d_25oh=12,
+    )
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    patient = step.patient
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(12, "nmol/L"), patient) == "deficient"
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(40, "nmol/L"), patient) == (
+        "insufficient"
+    )
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(30, "ng/mL"), patient) == (
+        "within range"
+    )
+
+
+def test_no_for_age_flag_without_an_age() -> None:
+    """A value judged against the widest band because no age was given is "low", not "low for
+    age" (issue 19, class 6); with the age given it is read for age."""
+    from app.engine.handover import flag_text
+    from app.engine.values import Quantity
+
+    no_age = workup(seizures=True, ionized_calcium=mmol(0.8), magnesium=mmol(0.4))
+    assert flag_text(ALGORITHM, "magnesium", Quantity(0.4, "mmol/L"), no_age.patient) == "low"
+    aged = workup(age={"value": 4, "unit": "years"}, seizures=True, magnesium=mmol(0.4))
+    assert flag_text(ALGORITHM, "magnesium", Quantity(0.4, "mmol/L"), aged.patient) == (
+        "low for age"
+    )
+
+
+def test_a_raised_magnesium_no_diagnosis_explains_is_listed_as_also_abnormal() -> None:
+    """A magnesium above the age range but below the 2.1 mmol/L that suppresses PTH (RCPA
+    range; AccessMedicine, reference 3.3) explains nothing on this path: the magnesium step
+    only passed over it, so the handover lists it under "also abnormal"."""
+    from app.engine.handover import also_abnormal
+
+    step = workup(
+        age={"value": 8, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(1.6),
+        pth=8,
+        phosphate=mmol(2.0),
+        urine_calcium_creatinine_ratio=0.2,
+    )
+    assert step.node.id == "hypoparathyroidism-result"
+    abnormal = also_abnormal(step)
+    assert "magnesium" in abnormal
+    assert "ionized_calcium" not in abnormal and "pth" not in abnormal

@@ -61,13 +61,23 @@ class AgeBand(Strict):
     max_birth_weight_g: float | None = None
 
 
+class Grade(Strict):
+    """A named band below the reference interval (25-OH vitamin D: deficient, insufficient), in
+    the finding's canonical unit; the flag of a low value names its grade."""
+
+    below: float
+    label: str
+
+
 class ReferenceRange(AgeBand):
-    """An age- (or birth-weight-) specific reference interval, in the finding's canonical unit."""
+    """An age- (or birth-weight-) specific reference interval, in the finding's canonical unit.
+    `grades` name the bands under `low` (most severe first), from the same source."""
 
     low: float | None = None
     high: float | None = None
     label: str
     source: Id
+    grades: list[Grade] = []
 
     @model_validator(mode="after")
     def _has_a_bound(self) -> ReferenceRange:
