@@ -1735,6 +1735,59 @@ def test_a_tie_at_the_top_is_shown_as_a_tie_not_broken_by_the_leaf_order() -> No
     assert tied == sorted(tied, key=catalogue.index)
 
 
+def test_pancreatitis_leads_over_malabsorption_without_a_malabsorption_sign() -> None:
+    """Acute pancreatitis traps calcium as soaps (reference 1.13). With no sign of malabsorption,
+    a low 25-OH vitamin D and albumin do not lift malabsorption level with the named cause."""
+    step = workup(
+        age={"value": 10, "unit": "years"},
+        tetany=True,
+        pancreatitis=True,
+        malabsorption_signs=False,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.8),
+        pth=90,
+        phosphate=mmol(1.2),
+        vitamin_d_25oh=40,
+        albumin=30,
+    )
+    assert first(step) == "pancreatitis"
+    assert "malabsorption" not in likely(step)
+
+
+def test_massive_transfusion_keeps_citrate_at_the_top() -> None:
+    """Citrate in transfused blood binds ionised calcium (reference 1.17, leaf C2): in a
+    critically ill child after a massive transfusion, citrate shares the top with critical
+    illness, and magnesium loss, not yet measured, stays below them."""
+    step = workup(
+        age={"value": 4, "unit": "years"},
+        seizures=True,
+        critically_ill=True,
+        citrate_exposure=True,
+        ionized_calcium=mmol(0.8),
+    )
+    ranking = ranked(step)
+    assert "citrate_chelation" in ranking[:2]
+    assert ranking.index("acquired_hypomagnesemia") > ranking.index("citrate_chelation")
+
+
+def test_a_low_normal_pth_with_deficient_vitamin_d_in_an_infant_is_not_called_genetic() -> None:
+    """Not every child with hypocalcaemia and a low-normal PTH has hypoparathyroidism (Singh
+    2003, reference 1.11): a 40-day-old with a PTH of 25 pg/mL, inside the laboratory's range,
+    a 25-OH vitamin D of 20 nmol/L and risk factors has vitamin D deficiency first."""
+    step = workup(
+        age={"value": 40, "unit": "days"},
+        seizures=True,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.8),
+        pth=25,
+        vitamin_d_25oh=20,
+        vitamin_d_risk=True,
+    )
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    ranking = ranked(step)
+    assert ranking.index("isolated_genetic_hypoparathyroidism") > 0
+
+
 # ---- 5. no calcium yet; the 72-hour edge; phosphate load in infancy
 
 
