@@ -1822,6 +1822,20 @@ def test_early_neonatal_hypocalcaemia_stays_by_age_alone_while_risks_are_unknown
     assert first(step) == "early_neonatal_hypocalcemia"
 
 
+def test_a_named_maternal_cause_outranks_early_hypocalcaemia_kept_on_age_alone() -> None:
+    """Early neonatal hypocalcaemia kept on age alone (risk factors unknown) stays in the list
+    but below a cause whose key finding is given: a 40-hour-old of a mother with
+    hyperparathyroidism (Pillai 2022, reference 1.9)."""
+    step = workup(
+        age={"value": 40, "unit": "hours"},
+        seizures=True,
+        total_calcium=mmol(1.5),
+        maternal_hypercalcemia=True,
+    )
+    ranking = ranked(step)
+    assert ranking[:2] == ["maternal_hyperparathyroidism", "early_neonatal_hypocalcemia"]
+
+
 def test_formula_fed_six_week_old_with_high_phosphate_keeps_a_phosphate_load() -> None:
     """Cow's milk or a high-phosphate formula loads phosphate in infancy (findings vocabulary:
     high-phosphate feeding in infancy; reference leaf R2): past 28 days a feed with phosphate
