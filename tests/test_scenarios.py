@@ -1558,10 +1558,12 @@ def test_nephrotic_child_with_tetany_is_not_called_pseudohypocalcaemia() -> None
     assert "pseudohypocalcemia" not in likely(step)
 
 
-def test_nephrotic_child_without_ionised_calcium_is_not_given_a_genetic_label() -> None:
+@scenario
+def test_nephrotic_child_without_ionised_calcium_is_not_given_a_genetic_label():
     """A low total calcium with a low albumin and no symptoms may be a binding problem, so a
     PTH of 20 pg/mL cannot yet be read as inappropriately low (ARUP: normal ionised calcium
-    with low albumin is pseudohypocalcaemia, reference 1.15)."""
+    with low albumin is pseudohypocalcaemia, reference 1.15): the walk asks for an ionised
+    calcium before the PTH steps."""
     step = workup(
         **NO_RED_FLAGS,
         age={"value": 6, "unit": "years"},
@@ -1571,8 +1573,11 @@ def test_nephrotic_child_without_ionised_calcium_is_not_given_a_genetic_label() 
         magnesium=mmol(0.85),
         pth=20,
     )
+    assert step.node.id == "total-calcium-low-albumin"
+    assert step.next_tests[0].findings == ("ionized_calcium",)
     assert first(step) == "pseudohypocalcemia"
-    assert not entry(step, "isolated_genetic_hypoparathyroidism").key
+    assert "isolated_genetic_hypoparathyroidism" not in likely(step)
+    return step
 
 
 # ---- 2. magnesium before a genetic label
