@@ -1538,6 +1538,7 @@ def test_hyperventilating_teenager_with_normal_ionised_calcium_is_not_hypoparath
         total_calcium=mmol(2.05),
         pth=22,
     )
+    assert step.node.id == "hypocalcemia-not-confirmed"  # not "Pseudohypocalcaemia": tetany
     ranking = ranked(step)
     assert "isolated_genetic_hypoparathyroidism" not in ranking
     assert "pseudohypocalcemia" not in likely(step)
