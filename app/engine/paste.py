@@ -63,7 +63,7 @@ def _pattern(algorithm: Algorithm) -> tuple[re.Pattern[str], dict[str, str], re.
         unit_alternation = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
         valued = re.compile(rf"({_NUMBER})[ \t]*(?:{unit_alternation})(?![A-Za-z])", re.I)
         cached = memo["paste_pattern"] = (pattern, owner, valued)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def read_pasted(algorithm: Algorithm, text: str) -> list[Pasted]:
