@@ -184,6 +184,9 @@ class DiagnosisOut(BaseModel):
     score: float
     likely: bool = Field(description="In the main list; false: shown as less likely.")
     listed: bool = Field(description="Listed by the result where the walk ended (its prior).")
+    tied: bool = Field(
+        default=False, description="Same evidence as a neighbour: a tie, kept in catalogue order."
+    )
     key_findings: list[str]
     supporting_findings: list[str] = Field(description="Every clue present, key findings first.")
     background: list[str]
@@ -389,6 +392,7 @@ def step_out(step: Step, root: str) -> WalkResponse:
             rank=d.rank,
             score=d.score,
             likely=d.likely,
+            tied=d.tied,
             listed=d.listed,
             key_findings=list(d.key),
             supporting_findings=list(d.points_to),

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.engine.models import ActionNode, Algorithm, MeasurementNode, QuestionNode
-from app.engine.paste import read_pasted
+from app.engine.paste import read_pasted, unread_lines
 from app.engine.values import (
     UNKNOWN,
     FindingError,
@@ -292,6 +292,14 @@ def _merge_labs(
         if not found:
             form.submission.errors[PASTE] = (
                 "Pasted results: no lab value was recognised; type them in the fields below."
+            )
+        unread = unread_lines(algorithm, pasted)
+        if unread and PASTE not in form.submission.errors:
+            quoted = "; ".join(f"“{line[:80]}”" for line in unread[:6])
+            form.submission.errors[PASTE] = (
+                f"Pasted results: {len(unread)} line{'s' if len(unread) > 1 else ''} with a "
+                f"value could not be read: {quoted}. Type {'these' if len(unread) > 1 else 'it'}"
+                " in the fields below, or delete them from the paste."
             )
     for key, text in form.submission.raw.items():
         if key.startswith("unit.") or key == PASTE or not text.strip():

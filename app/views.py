@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from app.engine.conditions import Patient, band_for, flag, reference_range
 from app.engine.doses import DosePlan, card_for
+from app.engine.handover import also_abnormal as also_abnormal_keys
+from app.engine.handover import flag_text
 from app.engine.models import (
     ActionNode,
     Algorithm,
@@ -213,7 +215,8 @@ def _answer_view(
     if finding.kind == "choice" and isinstance(value, str) and value != UNKNOWN:
         text = (finding.options or {}).get(value, value)
     rng = range_view(algorithm, key, patient) if isinstance(value, Quantity) else None
-    return AnswerView(key, finding.label, text, flag, FLAG_TEXT.get(flag or ""), rng)
+    words = flag_text(algorithm, key, value, patient) if isinstance(value, Quantity) else None
+    return AnswerView(key, finding.label, text, flag, words, rng)
 
 
 @dataclass(frozen=True)
@@ -391,16 +394,13 @@ def build(
     present_labels: list[str] = []
     also_abnormal: list[AnswerView] = []
     if step.status == "result":
-        # Accounted for: read by a likely diagnosis, or by a decision of the path itself (the
-        # calcium that defines the problem, the PTH and phosphate that chose the branch).
-        cited = {k for d in step.differential if d.likely for k in d.cites}
-        cited.update(a.key for e in step.trail if e.node.computed for a in e.answers)
+        unexplained = also_abnormal_keys(step)
         for key, value in findings.items():
             if isinstance(value, Quantity):
                 lab_flag = flag(algorithm, key, value, patient)
                 view = _answer_view(algorithm, key, value, lab_flag, patient)
                 key_values.append(view)
-                if lab_flag in ("low", "high") and key not in cited:
+                if key in unexplained:
                     also_abnormal.append(view)
             elif value is True and key in _clinical(algorithm):
                 present_labels.append(algorithm.findings[key].label)

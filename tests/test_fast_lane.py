@@ -177,6 +177,31 @@ def test_a_lab_step_the_labs_form_answered_is_never_asked_again() -> None:
     assert "calcium-levels" not in asked and step.node.id != "calcium-levels"
 
 
+def test_pasted_names_as_laboratories_print_them_are_read() -> None:
+    text = (
+        "Calcium, Ionized 1.02 mmol/L\n"
+        "Parathyroid Hormone, Intact 250 pg/mL\n"
+        "Vitamin D, 25-Hydroxy 12 nmol/L\n"
+        "Calcium.ionized [Moles/volume] in Blood 1.1 mmol/L\n"  # a LOINC long common name
+        "Collected 05/12/2026 08:00\n"
+    )
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", text)])
+    assert state.submission is None
+    f = state.findings
+    assert f["ionized_calcium"] == Quantity(1.02, "mmol/L")  # the first of the two
+    assert f["pth"] == Quantity(250, "pg/mL")
+    assert f["vitamin_d_25oh"] == Quantity(12, "nmol/L")
+
+
+def test_a_pasted_line_with_a_value_that_cannot_be_read_is_named_not_dropped() -> None:
+    """ "6 lines pasted, 3 values recorded" once happened without a word."""
+    text = "Mg 0.8 mmol/L\nOsteocalcin 40 ng/mL\nCa 1.6 mmol/L\nCollected 05/12/2026 08:00"
+    state = parse_state(ALGORITHM, [("from", "*labs"), ("paste", text)])
+    assert state.submission is not None
+    message = state.submission.errors["paste"]
+    assert "“Osteocalcin 40 ng/mL”" in message and "Collected" not in message
+
+
 def test_a_value_typed_in_its_field_wins_over_the_pasted_one() -> None:
     state = parse_state(
         ALGORITHM,

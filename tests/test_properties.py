@@ -66,8 +66,14 @@ def test_any_findings_give_a_question_or_a_result(findings: dict, missing: str) 
         assert set(ids) <= CATALOGUE
         assert len(ids) == len(set(ids))
         assert [d.rank for d in step.differential] == list(range(1, len(ids) + 1))
-        scores = [d.score for d in step.differential]
-        assert scores == sorted(scores, reverse=True)
+        # The likely entries come first, each with a positive score; among them an entry with
+        # a key finding present is never below one without (supports never outweigh a key).
+        likely = [d.likely for d in step.differential]
+        assert likely == sorted(likely, reverse=True)
+        main = [d for d in step.differential if d.likely]
+        assert all(d.score > 0 for d in main)
+        keyed = [bool(d.key) for d in main]
+        assert keyed == sorted(keyed, reverse=True)
     else:
         assert any(k not in findings for k in step.asks)
 

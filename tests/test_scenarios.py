@@ -168,15 +168,20 @@ def test_newborn_limit_depends_on_birth_weight() -> None:
 
 @scenario
 def test_no_calcium_result_never_dead_ends_a_symptomatic_child():
-    """A symptomatic child with no results yet: the workup continues and ends in a provisional
-    result naming the test to obtain (brief; Shaw ESPE 2018: PTH at presentation is the key
-    clue, reference 1.10)."""
+    """A symptomatic child with no results yet: the workup continues through the history and
+    ends in a provisional result that says calcium is not yet measured, with ionised calcium,
+    glucose and magnesium first among the tests to obtain (issue 19, class 5; WHO 2011: glucose
+    in every seizing newborn; reference 1.12: ionised calcium to confirm)."""
     step = workup(age={"value": 2, "unit": "years"}, seizures=True)
     assert "obtain ionised calcium" in (outcome(step, "total-calcium-check").note or "")
-    assert step.node.id == "pth-not-known"
+    assert step.node.id == "calcium-not-measured"
+    assert step.node.title == "Calcium not yet measured"
     assert isinstance(step.node, ResultNode) and step.node.provisional
-    assert any("PTH" in t for t in obtained_tests(step))
-    assert first(step) == "nutritional_vitamin_d_deficiency"
+    asked = [k for t in step.next_tests for k in t.findings]
+    assert asked[:3] == ["ionized_calcium", "glucose", "magnesium"]
+    assert asked.index("magnesium") < asked.index("pth")
+    assert "hypocalcemia_not_confirmed" in likely(step)  # calcium may yet be normal
+    assert step.differential[0].tied  # nothing yet separates the leading causes
     return step
 
 
@@ -1486,3 +1491,483 @@ def test_school_child_with_low_pth_and_no_syndrome_has_isolated_hypoparathyroidi
         neck_surgery=False,
     )
     assert first(step) == "isolated_genetic_hypoparathyroidism"
+
+
+# ================================================================ issue 19: reasoning v3
+# Faults found by a second audit (30 fresh textbook presentations, walked as a resident would);
+# each scenario failed before the change it names.
+
+
+def likely(step: object) -> list[str]:
+    """The main list (the entries shown as likely), most likely first."""
+    return [d.id for d in step.differential if d.likely]  # type: ignore[attr-defined]
+
+
+def entry(step: object, dx_id: str):  # type: ignore[no-untyped-def]
+    return next(d for d in step.differential if d.id == dx_id)  # type: ignore[attr-defined]
+
+
+# ---- 1. calcium truly low before PTH is read
+
+
+def test_hyperventilating_teenager_with_normal_ionised_calcium_is_not_hypoparathyroid() -> None:
+    """A PTH below 30 pg/mL reads as inappropriately low only when calcium is truly low: with
+    a normal ionised calcium (ARUP interval, reference 3.2) a hyperventilating teenager's
+    tetany is alkalosis (Rudolph: alkalosis lowers ionised calcium, reference 1.16), not
+    genetic hypoparathyroidism, and a binding problem does not cause tetany."""
+    step = workup(
+        age={"value": 15, "unit": "years"},
+        tetany=True,
+        alkalosis=True,
+        ionized_calcium=mmol(1.18),
+        total_calcium=mmol(2.05),
+        pth=22,
+    )
+    assert step.node.id == "hypocalcemia-not-confirmed"  # not "Pseudohypocalcaemia": tetany
+    ranking = ranked(step)
+    assert "isolated_genetic_hypoparathyroidism" not in ranking
+    assert "pseudohypocalcemia" not in likely(step)
+    assert ranking[:2] == ["hypocalcemia_not_confirmed", "alkalosis"]
+
+
+def test_nephrotic_child_with_tetany_is_not_called_pseudohypocalcaemia() -> None:
+    """Pseudohypocalcaemia is a binding problem and causes no tetany (issue 19, class 1): a
+    nephrotic child with carpopedal spasm, a low total calcium and no ionised calcium has true
+    hypocalcaemia until shown otherwise (reference 1.12: ionised calcium to confirm)."""
+    step = workup(
+        age={"value": 5, "unit": "years"},
+        tetany=True,
+        nephrotic_syndrome=True,
+        total_calcium=mmol(1.7),
+        albumin=15,
+    )
+    assert "pseudohypocalcemia" not in likely(step)
+
+
+@scenario
+def test_nephrotic_child_without_ionised_calcium_is_not_given_a_genetic_label():
+    """A low total calcium with a low albumin and no symptoms may be a binding problem, so a
+    PTH of 20 pg/mL cannot yet be read as inappropriately low (ARUP: normal ionised calcium
+    with low albumin is pseudohypocalcaemia, reference 1.15): the walk asks for an ionised
+    calcium before the PTH steps."""
+    step = workup(
+        **NO_RED_FLAGS,
+        age={"value": 6, "unit": "years"},
+        nephrotic_syndrome=True,
+        total_calcium=mmol(1.9),
+        albumin=15,
+        magnesium=mmol(0.85),
+        pth=20,
+    )
+    assert step.node.id == "total-calcium-low-albumin"
+    assert step.next_tests[0].findings == ("ionized_calcium",)
+    assert first(step) == "pseudohypocalcemia"
+    assert "isolated_genetic_hypoparathyroidism" not in likely(step)
+    return step
+
+
+# ---- 2. magnesium before a genetic label
+
+
+@scenario
+def test_low_pth_on_a_proton_pump_inhibitor_with_magnesium_unknown_asks_magnesium_first():
+    """Long-term PPIs waste magnesium (RCH hypomagnesaemia, reference 1.17) and low magnesium
+    suppresses PTH; the Japanese criteria exclude any case cured by magnesium before calling
+    it hypoparathyroidism (reference 1.1). So a low PTH with magnesium not measured is
+    provisional, magnesium is the first test, and magnesium loss leads, not a gene panel."""
+    step = workup(
+        age={"value": 13, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        other_implicated_drug=True,
+        pth=9,
+    )
+    assert step.node.id == "hypoparathyroid-magnesium-unknown"
+    assert isinstance(step.node, ResultNode) and step.node.provisional
+    assert step.next_tests[0].findings == ("magnesium",)
+    assert first(step) == "acquired_hypomagnesemia"
+    genetic = entry(step, "isolated_genetic_hypoparathyroidism")
+    assert any("magnesium not measured" in a for a in genetic.against)
+    return step
+
+
+def test_low_pth_after_cisplatin_keeps_magnesium_loss_in_the_list() -> None:
+    """Cisplatin wastes magnesium (RCH hypomagnesaemia; Liamis 2009, reference 1.18): with
+    magnesium not measured, magnesium loss joins the differential and leads it."""
+    step = workup(
+        age={"value": 9, "unit": "years"},
+        seizures=True,
+        total_calcium=mmol(1.6),
+        albumin=38,
+        other_implicated_drug=True,
+        pth=6,
+        phosphate=mmol(2.0),
+    )
+    assert first(step) == "acquired_hypomagnesemia"
+    assert step.next_tests[0].findings == ("magnesium",)
+
+
+# ---- 4. ranking
+
+
+def test_a_syndrome_answered_no_is_not_among_the_likely_diagnoses() -> None:
+    """A diagnosis whose every key finding the resident answered No to, with none present,
+    is shown as less likely, not second (issue 19, class 4); every likely entry has evidence
+    for it (a positive score)."""
+    step = workup(
+        age={"value": 8, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(0.8),
+        pth=5,
+        phosphate=mmol(2.0),
+        urine_calcium_creatinine_ratio=0.2,
+        features_22q11=False,
+        deafness_or_renal_dysplasia=False,
+        candidiasis_or_adrenal_insufficiency=False,
+        growth_failure_with_dysmorphism=False,
+        mitochondrial_features=False,
+        neck_surgery=False,
+        iron_overload=False,
+        wilson_disease=False,
+    )
+    assert step.node.id == "hypoparathyroidism-result"
+    assert first(step) == "isolated_genetic_hypoparathyroidism"
+    for ruled_out in ("del22q11", "hdr_gata3", "aps1", "acquired_hypoparathyroidism"):
+        assert ruled_out not in likely(step), ruled_out
+    assert all(d.score > 0 for d in step.differential if d.likely)
+
+
+def test_a_drug_history_does_not_outweigh_the_key_finding_of_another_cause() -> None:
+    """Supports and background never outweigh a key finding: a toddler on long-term
+    phenobarbital with rickets has the anticonvulsant effect first (Richens 1970, reference
+    1.18), above nutritional deficiency resting on supporting clues while 25-OH vitamin D is
+    unknown."""
+    step = workup(
+        age={"value": 2, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.9),
+        anticonvulsant_therapy=True,
+        vitamin_d_risk=True,
+        rickets_signs=True,
+        alkaline_phosphatase=900,
+    )
+    assert first(step) == "anticonvulsant_induced"
+
+
+@scenario
+def test_kidney_injury_does_not_outrank_tumour_lysis_named_as_its_cause():
+    """Tumour lysis releases phosphate that binds calcium and injures the kidney (CHOP TLS
+    pathway; reference 1.17): the kidney injury is its consequence and is listed after it."""
+    step = workup(
+        age={"value": 7, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.8),
+        tumor_lysis=True,
+        pth=95,
+        phosphate=mmol(3.1),
+        creatinine=150,
+    )
+    ranking = ranked(step)
+    assert ranking.index("tumor_lysis") < ranking.index("chronic_kidney_disease")
+    assert first(step) == "tumor_lysis"
+    return step
+
+
+def test_kidney_injury_does_not_outrank_rhabdomyolysis_named_as_its_cause() -> None:
+    """Rhabdomyolysis releases phosphate from muscle and injures the kidney (reference 1.13):
+    it stays above the kidney injury it causes."""
+    step = workup(
+        age={"value": 12, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.95),
+        magnesium=mmol(0.8),
+        rhabdomyolysis=True,
+        pth=90,
+        phosphate=mmol(2.6),
+        creatinine=180,
+    )
+    ranking = ranked(step)
+    assert ranking.index("rhabdomyolysis") < ranking.index("chronic_kidney_disease")
+
+
+@scenario
+def test_mildly_low_magnesium_in_critical_illness_stays_a_co_factor():
+    """The magnesium step calls a magnesium at or above 0.5 mmol/L but below the age range a
+    co-factor (Lange; reference 3.3): in a critically ill child, critical illness leads and
+    magnesium loss stays in the list below it (Cardenas-Rivero: functional hypoparathyroidism
+    in paediatric intensive care, reference 1.5)."""
+    step = workup(
+        age={"value": 5, "unit": "years"},
+        seizures=True,
+        critically_ill=True,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.6),
+        pth=20,
+    )
+    assert first(step) == "critical_illness"
+    ranking = ranked(step)
+    assert ranking.index("acquired_hypomagnesemia") > 0
+    magnesium = entry(step, "acquired_hypomagnesemia")
+    assert any("co-factor" in a for a in magnesium.against)
+    return step
+
+
+def test_a_tie_at_the_top_is_shown_as_a_tie_not_broken_by_the_leaf_order() -> None:
+    """With nothing to separate them, the entries at the top are marked as tied and keep the
+    catalogue's order, whatever order the result step lists them in (issue 19, class 4)."""
+    step = workup(age={"value": 2, "unit": "years"}, tetany=True, ionized_calcium=mmol(0.9))
+    assert step.node.id == "pth-not-known"
+    top = step.differential[0]
+    assert top.tied and step.differential[1].tied
+    assert top.score == step.differential[1].score
+    catalogue = list(ALGORITHM.diagnoses)
+    tied = [d.id for d in step.differential if d.tied and d.score == top.score]
+    assert tied == sorted(tied, key=catalogue.index)
+
+
+def test_pancreatitis_leads_over_malabsorption_without_a_malabsorption_sign() -> None:
+    """Acute pancreatitis traps calcium as soaps (reference 1.13). With no sign of malabsorption,
+    a low 25-OH vitamin D and albumin do not lift malabsorption level with the named cause."""
+    step = workup(
+        age={"value": 10, "unit": "years"},
+        tetany=True,
+        pancreatitis=True,
+        malabsorption_signs=False,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.8),
+        pth=90,
+        phosphate=mmol(1.2),
+        vitamin_d_25oh=40,
+        albumin=30,
+    )
+    assert first(step) == "pancreatitis"
+    assert "malabsorption" not in likely(step)
+
+
+def test_massive_transfusion_keeps_citrate_at_the_top() -> None:
+    """Citrate in transfused blood binds ionised calcium (reference 1.17, leaf C2): in a
+    critically ill child after a massive transfusion, citrate shares the top with critical
+    illness, and magnesium loss, not yet measured, stays below them."""
+    step = workup(
+        age={"value": 4, "unit": "years"},
+        seizures=True,
+        critically_ill=True,
+        citrate_exposure=True,
+        ionized_calcium=mmol(0.8),
+    )
+    ranking = ranked(step)
+    assert "citrate_chelation" in ranking[:2]
+    assert ranking.index("acquired_hypomagnesemia") > ranking.index("citrate_chelation")
+
+
+def test_a_low_normal_pth_with_deficient_vitamin_d_in_an_infant_is_not_called_genetic() -> None:
+    """Not every child with hypocalcaemia and a low-normal PTH has hypoparathyroidism (Singh
+    2003, reference 1.11): a 40-day-old with a PTH of 25 pg/mL, inside the laboratory's range,
+    a 25-OH vitamin D of 20 nmol/L and risk factors has vitamin D deficiency first."""
+    step = workup(
+        age={"value": 40, "unit": "days"},
+        seizures=True,
+        ionized_calcium=mmol(0.9),
+        magnesium=mmol(0.8),
+        pth=25,
+        vitamin_d_25oh=20,
+        vitamin_d_risk=True,
+    )
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    ranking = ranked(step)
+    assert ranking.index("isolated_genetic_hypoparathyroidism") > 0
+
+
+# ---- 5. no calcium yet; the 72-hour edge; phosphate load in infancy
+
+
+def test_seizing_three_day_old_with_no_labs_keeps_early_and_late_causes() -> None:
+    """ "3 days" may be the third day of life (under 72 h) or three completed days: both early
+    (infant of a diabetic mother, Vuralli 2019) and late causes stay in the list, the path asks
+    the clues of both, and calcium comes first among the tests (issue 19, class 5)."""
+    step = workup(
+        age={"value": 3, "unit": "days"},
+        seizures=True,
+        maternal_diabetes=True,
+        high_phosphate_feeding=True,
+    )
+    assert outcome(step, "neonatal-timing").next == "neonatal-edge-clues"
+    assert step.node.id == "calcium-not-measured"
+    ranking = ranked(step)
+    assert "early_neonatal_hypocalcemia" in likely(step)
+    assert "late_neonatal_phosphate_load" in ranking
+    assert step.next_tests[0].findings == ("ionized_calcium",)
+
+
+def test_early_neonatal_hypocalcaemia_stays_by_age_alone_while_risks_are_unknown() -> None:
+    """In the first 72 hours early neonatal hypocalcaemia is the commonest cause (Vuralli 2019;
+    BCGP neonatal, reference 4.3): a seizing 36-hour-old with a total calcium of 1.2 mmol/L and
+    no risk factor recorded keeps it at the top, not maternal hyperparathyroidism on age
+    alone."""
+    step = workup(
+        age={"value": 36, "unit": "hours"},
+        seizures=True,
+        total_calcium=mmol(1.2),
+    )
+    assert first(step) == "early_neonatal_hypocalcemia"
+
+
+def test_a_named_maternal_cause_outranks_early_hypocalcaemia_kept_on_age_alone() -> None:
+    """Early neonatal hypocalcaemia kept on age alone (risk factors unknown) stays in the list
+    but below a cause whose key finding is given: a 40-hour-old of a mother with
+    hyperparathyroidism (Pillai 2022, reference 1.9)."""
+    step = workup(
+        age={"value": 40, "unit": "hours"},
+        seizures=True,
+        total_calcium=mmol(1.5),
+        maternal_hypercalcemia=True,
+    )
+    ranking = ranked(step)
+    assert ranking[:2] == ["maternal_hyperparathyroidism", "early_neonatal_hypocalcemia"]
+
+
+def test_formula_fed_six_week_old_with_high_phosphate_keeps_a_phosphate_load() -> None:
+    """Cow's milk or a high-phosphate formula loads phosphate in infancy (findings vocabulary:
+    high-phosphate feeding in infancy; reference leaf R2): past 28 days a feed with phosphate
+    above the age range keeps a phosphate load in the differential."""
+    step = workup(
+        age={"value": 45, "unit": "days"},
+        seizures=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(0.75),
+        high_phosphate_feeding=True,
+        pth=80,
+        phosphate=mmol(3.2),
+        creatinine=20,
+    )
+    assert step.node.id == "phosphate-load-result"
+    assert first(step) == "phosphate_load"
+
+
+# ---- 3. creatinine read against paediatric limits
+
+
+@scenario
+def test_toddler_with_creatinine_60_has_kidney_disease_not_pth_resistance():
+    """Creatinine rises with muscle: enzymatic medians 27 µmol/L at 4 years (Uemura 2011), about
+    20 µmol/L in infancy (Boer 2010). 60 µmol/L at 2 years is kidney failure, which retains
+    phosphate and raises PTH (reference 1.1, 1.15), not PTH resistance; the step shows the
+    limit it used and asks to prefer the laboratory's range."""
+    step = workup(
+        age={"value": 2, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.9),
+        pth=240,
+        phosphate=mmol(2.9),
+        creatinine=60,
+        vitamin_d_25oh=70,
+    )
+    assert outcome(step, "kidney-check").label == "creatinine above the age range"
+    assert first(step) == "chronic_kidney_disease"
+    assert ranked(step).index("pseudohypoparathyroidism") > 0
+    creatinine = ALGORITHM.findings["creatinine"]
+    assert "prefer your laboratory" in (creatinine.range_note or "").lower()
+    return step
+
+
+def test_six_month_old_with_creatinine_55_has_kidney_disease_first() -> None:
+    """Boer 2010 (enzymatic): about 20 µmol/L from the second to the seventh month. 55 µmol/L
+    at 6 months is nearly three times that: kidney disease leads, not PTH resistance."""
+    step = workup(
+        age={"value": 6, "unit": "months"},
+        seizures=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(0.8),
+        pth=300,
+        phosphate=mmol(3.0),
+        creatinine=55,
+        vitamin_d_25oh=60,
+    )
+    assert first(step) == "chronic_kidney_disease"
+
+
+def test_a_school_child_with_a_normal_creatinine_is_not_called_kidney_disease() -> None:
+    """The paediatric limit is not a hair trigger: 40 µmol/L at 9 years is below the enzymatic
+    limit for age (0.6 mg/dL, 53 µmol/L), so PTH resistance stays first."""
+    step = workup(
+        age={"value": 9, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.85),
+        magnesium=mmol(0.8),
+        pth=350,
+        phosphate=mmol(2.6),
+        kidney_disease=False,
+        creatinine=40,
+        vitamin_d_25oh=70,
+        albright_features=True,
+    )
+    assert outcome(step, "kidney-check").label == "kidney function normal"
+    assert first(step) == "pseudohypoparathyroidism"
+
+
+# ---- 6. flags wherever values are shown
+
+
+def test_a_deficient_25_oh_vitamin_d_is_flagged_by_its_deficiency_band() -> None:
+    """25-OH vitamin D has status bands, not a reference interval (Munns 2016: below 30 nmol/L
+    deficient, 30-49.9 insufficient; reference 3.8): 12 nmol/L, the value that decides the case,
+    is flagged deficient wherever values are shown."""
+    from app.engine.handover import flag_text
+    from app.engine.values import Quantity
+
+    step = workup(
+        age={"value": 9, "unit": "months"},
+        seizures=True,
+        total_calcium=mmol(1.6),
+        magnesium=mmol(0.8),
+        pth=250,
+        phosphate=mmol(1.0),
+        vitamin_d_25oh=12,
+    )
+    assert first(step) == "nutritional_vitamin_d_deficiency"
+    patient = step.patient
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(12, "nmol/L"), patient) == "deficient"
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(40, "nmol/L"), patient) == (
+        "insufficient"
+    )
+    assert flag_text(ALGORITHM, "vitamin_d_25oh", Quantity(30, "ng/mL"), patient) == (
+        "within range"
+    )
+
+
+def test_no_for_age_flag_without_an_age() -> None:
+    """A value judged against the widest band because no age was given is "low", not "low for
+    age" (issue 19, class 6); with the age given it is read for age."""
+    from app.engine.handover import flag_text
+    from app.engine.values import Quantity
+
+    no_age = workup(seizures=True, ionized_calcium=mmol(0.8), magnesium=mmol(0.4))
+    assert flag_text(ALGORITHM, "magnesium", Quantity(0.4, "mmol/L"), no_age.patient) == "low"
+    aged = workup(age={"value": 4, "unit": "years"}, seizures=True, magnesium=mmol(0.4))
+    assert flag_text(ALGORITHM, "magnesium", Quantity(0.4, "mmol/L"), aged.patient) == (
+        "low for age"
+    )
+
+
+def test_a_raised_magnesium_no_diagnosis_explains_is_listed_as_also_abnormal() -> None:
+    """A magnesium above the age range but below the 2.1 mmol/L that suppresses PTH (RCPA
+    range; AccessMedicine, reference 3.3) explains nothing on this path: the magnesium step
+    only passed over it, so the handover lists it under "also abnormal"."""
+    from app.engine.handover import also_abnormal
+
+    step = workup(
+        age={"value": 8, "unit": "years"},
+        tetany=True,
+        ionized_calcium=mmol(0.8),
+        magnesium=mmol(1.6),
+        pth=8,
+        phosphate=mmol(2.0),
+        urine_calcium_creatinine_ratio=0.2,
+    )
+    assert step.node.id == "hypoparathyroidism-result"
+    abnormal = also_abnormal(step)
+    assert "magnesium" in abnormal
+    assert "ionized_calcium" not in abnormal and "pth" not in abnormal

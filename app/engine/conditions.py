@@ -146,13 +146,70 @@ def _test(
             return value == (test.is_ == "yes")
         return value == test.is_
     assert isinstance(value, Quantity)
-    canonical = value.canonical(algorithm.findings[test.finding])
+    finding = algorithm.findings[test.finding]
+    canonical = value.canonical(finding)
     for name, compare in _COMPARISONS:
         threshold = getattr(test, name)
         if threshold is not None:
             limit = threshold_value(algorithm, test.finding, threshold, patient)
-            return None if limit is None else compare(canonical, limit)
+            if limit is None:
+                return None
+            span = whole_day_span(value) if _hour_limit(test.finding, threshold) else None
+            if span is not None and compare(span[0], limit) != compare(span[1], limit):
+                return None  # the age may lie either side of the limit
+            return compare(canonical, limit)
     raise AssertionError("a finding test without a comparison")  # the model forbids it
+
+
+def _hour_limit(key: str, threshold: Threshold) -> bool:
+    return key == "age" and threshold.unit == "hours"
+
+
+def whole_day_span(age: Quantity) -> tuple[float, float] | None:
+    """An age typed in whole days, read against a limit in hours: "3 days" may mean the third
+    day of life (48-72 h) or three completed days (72-96 h), so it stands for any age from the
+    day before to the day after (in days, open at both ends). None for any other age."""
+    if age.unit != "days" or age.value != int(age.value) or age.value < 1:
+        return None
+    eps = 1e-9
+    return age.value - 1 + eps, age.value + 1 - eps
+
+
+def age_readings(algorithm: Algorithm, findings: Findings) -> list[Findings]:
+    """The findings as given, and, when an age in whole days lies across a limit in hours, one
+    reading with the age half a day earlier and one half a day later: each diagnosis is then
+    weighed at the reading that fits it best, so the causes on both sides of the edge are kept."""
+    age = findings.get("age")
+    span = whole_day_span(age) if isinstance(age, Quantity) else None
+    if span is None or not isinstance(age, Quantity):
+        return [findings]
+    memo = algorithm.memo()
+    edges = memo.get("age_hour_limits")
+    if edges is None:
+        edges = memo["age_hour_limits"] = tuple(
+            sorted({t.value / 24 for t in _hour_thresholds(algorithm) if t.value is not None})
+        )
+    if not any(span[0] < edge < span[1] for edge in edges):
+        return [findings]
+    return [
+        findings,
+        {**findings, "age": Quantity(age.value - 0.5, "days")},
+        {**findings, "age": Quantity(age.value + 0.5, "days")},
+    ]
+
+
+def _hour_thresholds(algorithm: Algorithm) -> Iterator[Threshold]:
+    conditions: list[Condition] = []
+    for dx in algorithm.diagnoses.values():
+        conditions += [c.when for c in (*dx.supports, *dx.against)]
+        if dx.excluded is not None:
+            conditions.append(dx.excluded)
+    for condition in conditions:
+        for test in finding_tests(condition):
+            for name, _ in _COMPARISONS:
+                threshold = getattr(test, name)
+                if threshold is not None and _hour_limit(test.finding, threshold):
+                    yield threshold
 
 
 _COMPARISONS: tuple[tuple[str, Callable[[float, float], bool]], ...] = (

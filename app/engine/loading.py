@@ -374,6 +374,9 @@ def _check_doses(a: Algorithm) -> Iterator[str]:
 
 def _check_diagnoses(a: Algorithm) -> Iterator[str]:
     for dx_id, dx in a.diagnoses.items():
+        for cause in dx.consequence_of:
+            if cause not in a.diagnoses or cause == dx_id:
+                yield f"diagnosis {dx_id}: consequence_of: {cause!r} is not another diagnosis"
         if not any(c.weight == "key" for c in dx.supports):
             yield (
                 f"diagnosis {dx_id}: supports: no key clue (mark the defining finding "

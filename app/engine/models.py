@@ -62,13 +62,23 @@ class AgeBand(Strict):
     max_birth_weight_g: float | None = None
 
 
+class Grade(Strict):
+    """A named band below the reference interval (25-OH vitamin D: deficient, insufficient), in
+    the finding's canonical unit; the flag of a low value names its grade."""
+
+    below: float
+    label: str
+
+
 class ReferenceRange(AgeBand):
-    """An age- (or birth-weight-) specific reference interval, in the finding's canonical unit."""
+    """An age- (or birth-weight-) specific reference interval, in the finding's canonical unit.
+    `grades` name the bands under `low` (most severe first), from the same source."""
 
     low: float | None = None
     high: float | None = None
     label: str
     source: Id
+    grades: list[Grade] = []
 
     @model_validator(mode="after")
     def _has_a_bound(self) -> ReferenceRange:
@@ -587,7 +597,8 @@ class Clue(Strict):
     """A finding that points to a diagnosis. `key`: a defining finding (when present, the
     diagnosis joins the differential wherever the walk ends; when known to be absent, it counts
     against). `support`: a clue that adds weight. `prior`: a background likelihood such as an
-    age band, which weighs least."""
+    age band, which weighs least. Under `against`, a clue subtracts the `against` weight, or,
+    marked `prior`, only the `prior` weight (a caution rather than evidence against)."""
 
     when: Condition
     label: str
@@ -602,6 +613,9 @@ class Diagnosis(Strict):
     tests: list[str] = Field(min_length=1)
     sources: list[Id] = Field(min_length=1)
     excluded: Condition | None = None
+    # Diagnoses this one can be a consequence of (kidney injury of tumour lysis): when one of
+    # them has a key finding present, this one is placed after it, never above its named cause.
+    consequence_of: list[Id] = []
 
 
 class Ranking(Strict):

@@ -18,6 +18,10 @@ from app.engine.values import ascii_digits, match_unit
 MAX_PASTE = 4000
 
 
+# A number followed by a unit of any lab: the mark of a value, read or not.
+_NUMBER = r"[+-]?[0-9]+(?:[.,][0-9]+)?"
+
+
 @dataclass(frozen=True)
 class Pasted:
     key: str
@@ -25,28 +29,46 @@ class Pasted:
     unit: str  # as written, "" if none or not a unit of the finding
 
 
-def _pattern(algorithm: Algorithm) -> tuple[re.Pattern[str], dict[str, str]]:
+def _names(algorithm: Algorithm) -> dict[str, str]:
+    """Every name a value may be printed under, lower-cased, with the finding it fills: the
+    names the algorithm declares and the LOINC long common names of its codes."""
+    owner: dict[str, str] = {}
+    for key, finding in algorithm.findings.items():
+        for name in [*finding.names, *(code.name for code in finding.loinc)]:
+            owner.setdefault(name.lower(), key)
+    return owner
+
+
+def _pattern(algorithm: Algorithm) -> tuple[re.Pattern[str], dict[str, str], re.Pattern[str]]:
     memo = algorithm.memo()
     cached = memo.get("paste_pattern")
     if cached is None:
-        owner: dict[str, str] = {}
-        for key, finding in algorithm.findings.items():
-            for name in finding.names:
-                owner[name.lower()] = key
+        owner = _names(algorithm)
         names = sorted(owner, key=len, reverse=True)
         alternation = "|".join(re.escape(n) for n in names) or "(?!)"
+        # One optional separator between the name and the number, with spaces on either side;
+        # written so that a run of spaces can be read one way only (linear time).
         pattern = re.compile(
-            rf"(?<![A-Za-z0-9])({alternation})(?![A-Za-z])\s*[:=]?\s*"
-            r"([+-]?[0-9]+(?:[.,][0-9]+)?)[ \t]*([^\s,;()]*)",
+            rf"(?<![A-Za-z0-9])({alternation})(?![A-Za-z])[ \t]*(?:[:=][ \t]*)?"
+            rf"({_NUMBER})[ \t]*([^\s,;()]*)",
             re.IGNORECASE,
         )
-        cached = memo["paste_pattern"] = (pattern, owner)
+        units = {
+            u
+            for f in algorithm.findings.values()
+            if f.kind == "quantity"
+            for u in [*f.units(), *f.unit_aliases]
+            if len(u) > 1 and "/" in u or u in ("U/L", "%")
+        }
+        unit_alternation = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+        valued = re.compile(rf"({_NUMBER})[ \t]*(?:{unit_alternation})(?![A-Za-z])", re.I)
+        cached = memo["paste_pattern"] = (pattern, owner, valued)
     return cached
 
 
 def read_pasted(algorithm: Algorithm, text: str) -> list[Pasted]:
     """Every value recognised in `text`, in order; a finding named twice keeps its first."""
-    pattern, owner = _pattern(algorithm)
+    pattern, owner, _ = _pattern(algorithm)
     out: list[Pasted] = []
     seen: set[str] = set()
     for match in pattern.finditer(ascii_digits(text[:MAX_PASTE])):
@@ -59,3 +81,21 @@ def read_pasted(algorithm: Algorithm, text: str) -> list[Pasted]:
             unit = ""
         out.append(Pasted(key, match.group(2), unit))
     return out
+
+
+def unread_lines(algorithm: Algorithm, text: str) -> list[str]:
+    """The lines of `text` that hold a value with a laboratory unit ("12 nmol/L") under a name
+    no finding declares, so that nothing pasted is dropped without a word."""
+    pattern, _, valued = _pattern(algorithm)
+    text = ascii_digits(text[:MAX_PASTE])
+    read = [m.span() for m in pattern.finditer(text)]
+    lines: list[str] = []
+    for hit in valued.finditer(text):
+        if any(start <= hit.start() < end for start, end in read):
+            continue
+        begin = text.rfind("\n", 0, hit.start()) + 1
+        finish = text.find("\n", hit.end())
+        line = text[begin : finish if finish != -1 else len(text)].strip()
+        if line and line not in lines:
+            lines.append(line)
+    return lines

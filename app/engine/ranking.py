@@ -9,9 +9,14 @@ with the weights of `Algorithm.ranking`:
             + listed (if the result lists it)
             − against × findings against present − key_absent × key findings known absent
 
-Ties keep the result's order (listed diagnoses first), then the catalogue's order, so the same
-findings always give the same ranking. The first `main_list` entries are the likely ones; the
-rest are shown as less likely, each with its reasons.
+Order. An entry is eligible for the main list ("likely") only with a positive score, and not
+when every key clue is known absent and none is present. Eligible entries come first; within
+each group an entry with a key finding present comes before one without (supports and priors
+never outweigh a key finding), then the higher score. Equal scores are broken by the evidence
+itself (more key findings, more supports, more background, fewer findings against, fewer key
+findings absent); entries still equal are a tie, marked as such (`tied`) and kept in the
+catalogue's order, never in the leaf's. The first `main_list` eligible entries are the likely
+ones; the rest are shown as less likely, each with its reasons.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.engine.conditions import Patient, evaluate, finding_tests
+from app.engine.conditions import Patient, age_readings, evaluate, finding_tests, patient_of
 from app.engine.models import Algorithm, Clue, DecisionNode, Diagnosis, ResultNode
 from app.engine.values import UNKNOWN, Findings
 
@@ -40,7 +45,8 @@ class RankedDiagnosis:
     open_questions: tuple[str, ...]  # key findings and clues not yet known
     listed: bool  # the result where the walk ended lists it
     likely: bool  # in the main list (the first `main_list` entries)
-    cites: frozenset[str] = frozenset()  # findings read by its clues that are present
+    cites: frozenset[str] = frozenset()  # findings read by its clues that point to it
+    tied: bool = False  # same place as a neighbour on every count of evidence (a tie)
 
     @property
     def points_to(self) -> tuple[str, ...]:
@@ -71,65 +77,129 @@ def _diagnostic_findings(algorithm: Algorithm) -> frozenset[str]:
     return found
 
 
+Row = tuple[tuple[float, ...], RankedDiagnosis]
+
+
 def differential(
     algorithm: Algorithm, node: ResultNode, findings: Findings, patient: Patient
 ) -> tuple[RankedDiagnosis, ...]:
     weights = algorithm.ranking
-    listed_order = {dx_id: i for i, dx_id in enumerate(node.candidates)}
-    catalogue_order = len(listed_order)
-    rows: list[tuple[float, int, RankedDiagnosis]] = []
-    for order, (dx_id, dx) in enumerate(algorithm.diagnoses.items()):
-        if dx.excluded is not None and evaluate(algorithm, dx.excluded, findings, patient):
-            continue
-        key, absent, open_key = _split(algorithm, dx.supports, "key", findings, patient)
-        supports, _, open_support = _split(algorithm, dx.supports, "support", findings, patient)
-        priors, _, _ = _split(algorithm, dx.supports, "prior", findings, patient)
-        against, _, _ = _split(algorithm, dx.against, None, findings, patient)
-        listed = dx_id in listed_order
-        if not listed and not key:
-            continue
-        cites = frozenset(
-            t.finding
-            for clue in (*dx.supports, *dx.against)
-            if clue.label in key
-            or clue.label in supports
-            or clue.label in priors
-            or clue.label in against
-            for t in finding_tests(clue.when)
+    listed = frozenset(node.candidates)
+    # An age at an edge (whole days against a limit in hours) is read both ways; each diagnosis
+    # is weighed at the reading that fits it best.
+    readings = [
+        (reading, patient if reading is findings else patient_of(algorithm, reading))
+        for reading in age_readings(algorithm, findings)
+    ]
+    rows: list[Row] = []
+    for dx_id, dx in algorithm.diagnoses.items():
+        weighed = [
+            row
+            for reading, reading_patient in readings
+            if (row := _weigh(algorithm, dx_id, dx, dx_id in listed, reading, reading_patient))
+        ]
+        if weighed:
+            rows.append(min(weighed, key=lambda row: row[0]))
+    rows.sort(key=lambda row: row[0])  # stable: equal evidence keeps the catalogue's order
+    rows = _after_causes(rows)
+    placed: list[RankedDiagnosis] = []
+    for i, (evidence, entry) in enumerate(rows):
+        tied = (i > 0 and rows[i - 1][0] == evidence) or (
+            i + 1 < len(rows) and rows[i + 1][0] == evidence
         )
-        score = (
-            weights.key * len(key)
-            + weights.support * len(supports)
-            + weights.prior * len(priors)
-            + (weights.listed if listed else 0)
-            - weights.against * len(against)
-            - weights.key_absent * len(absent)
-        )
-        tie = listed_order.get(dx_id, catalogue_order + order)
-        entry = RankedDiagnosis(
-            id=dx_id,
-            diagnosis=dx,
-            rank=0,
-            score=score,
-            key=tuple(key),
-            supports=tuple(supports),
-            priors=tuple(priors),
-            against=tuple(against),
-            absent=tuple(absent),
-            open_questions=tuple(open_key + open_support),
-            listed=listed,
-            likely=False,
-            cites=cites,
-        )
-        rows.append((score, tie, entry))
-    rows.sort(key=lambda row: (-row[0], row[1]))
-    return tuple(
-        _placed(entry, i + 1, i < weights.main_list) for i, (_, _, entry) in enumerate(rows)
+        likely = entry.likely and i < weights.main_list
+        placed.append(_placed(entry, i + 1, likely, tied))
+    return tuple(placed)
+
+
+def _weigh(
+    algorithm: Algorithm,
+    dx_id: str,
+    dx: Diagnosis,
+    listed: bool,
+    findings: Findings,
+    patient: Patient,
+) -> Row | None:
+    """The entry of one diagnosis and its place in the order (smaller first), or None when it
+    does not join (excluded, or neither listed nor with a key finding present)."""
+    weights = algorithm.ranking
+    if dx.excluded is not None and evaluate(algorithm, dx.excluded, findings, patient):
+        return None
+    key, absent, open_key = _split(algorithm, dx.supports, "key", findings, patient)
+    supports, _, open_support = _split(algorithm, dx.supports, "support", findings, patient)
+    priors, _, _ = _split(algorithm, dx.supports, "prior", findings, patient)
+    against, _, _ = _split(algorithm, dx.against, None, findings, patient)
+    cautions = sum(1 for c in dx.against if c.weight == "prior" and c.label in against)
+    if not listed and not key:
+        return None
+    # Findings it accounts for: those read by the clues that point to it (not by those
+    # against it).
+    cites = frozenset(
+        t.finding
+        for clue in dx.supports
+        if clue.label in key or clue.label in supports or clue.label in priors
+        for t in finding_tests(clue.when)
     )
+    score = (
+        weights.key * len(key)
+        + weights.support * len(supports)
+        + weights.prior * len(priors)
+        + (weights.listed if listed else 0)
+        - weights.against * (len(against) - cautions)
+        - weights.prior * cautions
+        - weights.key_absent * len(absent)
+    )
+    n_keys = sum(1 for c in dx.supports if c.weight == "key")
+    ruled_out = not key and len(absent) == n_keys
+    eligible = score > 0 and not ruled_out
+    evidence = (
+        float(not eligible),
+        float(not key),
+        -score,
+        -float(len(key)),
+        -float(len(supports)),
+        -float(len(priors)),
+        float(len(against)),
+        float(len(absent)),
+    )
+    entry = RankedDiagnosis(
+        id=dx_id,
+        diagnosis=dx,
+        rank=0,
+        score=score,
+        key=tuple(key),
+        supports=tuple(supports),
+        priors=tuple(priors),
+        against=tuple(against),
+        absent=tuple(absent),
+        open_questions=tuple(open_key + open_support),
+        listed=listed,
+        likely=eligible,
+        cites=cites,
+    )
+    return evidence, entry
 
 
-def _placed(entry: RankedDiagnosis, rank: int, likely: bool) -> RankedDiagnosis:
-    return RankedDiagnosis(**{**entry.__dict__, "rank": rank, "likely": likely})
+def _after_causes(rows: list[Row]) -> list[Row]:
+    """A consequence (kidney injury) never stands above its named cause (tumour lysis) when the
+    cause's key finding is present: it moves to just after the last such cause."""
+    out = list(rows)
+    for row in rows:
+        entry = row[1]
+        causes = set(entry.diagnosis.consequence_of)
+        if not causes:
+            continue
+        here = out.index(row)
+        named = [
+            i for i, (_, e) in enumerate(out) if e.id in causes and e.key and e.likely and i > here
+        ]
+        if named:
+            out.insert(named[-1], out.pop(here))
+    return out
+
+
+def _placed(entry: RankedDiagnosis, rank: int, likely: bool, tied: bool) -> RankedDiagnosis:
+    return RankedDiagnosis(**{**entry.__dict__, "rank": rank, "likely": likely, "tied": tied})
 
 
 def _split(
