@@ -369,6 +369,16 @@ async def cds_patient_view(request: Request, catalog: CatalogDep) -> Response:
     if not base:  # an absolute link needs the configured address (WORKUP_PUBLIC_URL)
         card["links"] = []
         card["detail"] += " (No link: this service's public address is not configured.)"
+    elif catalog.settings.smart_issuers:
+        # The EHR launches the app with its own context (iss, launch): the chart's results are
+        # then read fresh through SMART, with the same import and confirmation.
+        card["links"].append(
+            {
+                "label": "Open the workup from the chart (SMART)",
+                "url": f"{base}{root_path(request.scope)}/smart/launch",
+                "type": "smart",
+            }
+        )
     return _cds({"cards": [card]})
 
 

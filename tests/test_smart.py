@@ -145,3 +145,40 @@ def test_a_standalone_launch_asks_the_server_to_pick_the_patient(ehr: TinyEhr) -
     name, nonce = nonce_of(r)
     page = client.get(f"{back.path}?{back.query}", headers={"cookie": f"{name}={nonce}"})
     assert page.status_code == 200 and "Patient/baby" in page.text
+
+
+def test_a_cds_card_offers_the_smart_launch_when_it_is_set_up(ehr: TinyEhr) -> None:
+    from fhir_support import recent
+    from smart_support import OBSERVATIONS, PATIENT
+
+    moved = recent(
+        {
+            "resourceType": "Bundle",
+            "entry": [{"resource": PATIENT}, *[{"resource": o} for o in OBSERVATIONS]],
+        }
+    )
+    resources = [e["resource"] for e in moved["entry"]]
+    request = {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/1", "patientId": "baby"},
+        "prefetch": {
+            "patient": resources[0],
+            "labs": {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources[1:]]},
+        },
+    }
+    links = (
+        app_for(ehr)
+        .post("/cds-services/hypocalcemia-workup", json=request)
+        .json()["cards"][0]["links"]
+    )
+    assert {
+        "label": "Open the workup from the chart (SMART)",
+        "url": f"{PUBLIC}/smart/launch",
+        "type": "smart",
+    } in links
+    plain = TestClient(create_app(Settings(public_url=PUBLIC)))
+    links = plain.post("/cds-services/hypocalcemia-workup", json=request).json()["cards"][0][
+        "links"
+    ]
+    assert [link["type"] for link in links] == ["absolute"]
