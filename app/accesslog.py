@@ -59,7 +59,14 @@ class AccessLog:
 
 
 def configure() -> None:
-    """Send the access log to standard error once, unless logging was already set up."""
+    """Send the access log, and the app's own log (`workup`: start-up, errors by type and route),
+    to standard error once, unless logging was already set up."""
+    app_log = logging.getLogger("workup")
+    if not app_log.handlers:
+        own = logging.StreamHandler()
+        own.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        app_log.addHandler(own)
+        app_log.setLevel(logging.INFO)
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))

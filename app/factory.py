@@ -15,11 +15,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import api, hospital, pages
+from app import api, hospital, pages, smart
 from app.accesslog import AccessLog
 from app.accesslog import configure as configure_access_log
 from app.catalog import Catalog
+from app.cdsauth import CdsAuth
 from app.engine.growth import warm_growth_reference
+from app.errorlog import ErrorLog
 from app.limits import BodyLimit
 from app.rendering import ResponseDebug, static_dir
 from app.security import SecurityHeaders
@@ -131,9 +133,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.catalog = catalog
+    app.state.cds_auth = CdsAuth.from_settings(settings)
+    app.state.smart_signer = smart.Signer(settings.smart_secret)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(hospital.router)
+    app.include_router(smart.router)
     app.mount("/static", CachedStatic(directory=static_dir()), name="static")
 
     @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
@@ -162,6 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         route_path = request.url.path.removeprefix(settings.root_path)
+        if route_path.startswith("/cds-services") or route_path.endswith("/fhir"):
+            return hospital.problem(exc.status_code, str(exc.detail), "not-found")
         if route_path.startswith("/api/"):
             return JSONResponse(
                 {"detail": exc.detail},
@@ -172,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
+    app.add_middleware(ErrorLog)  # innermost: it sees the route, and no exception passes it
     app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=800)

@@ -58,10 +58,11 @@ async def home(request: Request, catalog: CatalogDep) -> Response:
 
 
 @html_page("/about")
-async def about(request: Request) -> Response:
-    """What the tool is, the LOINC notice, privacy."""
+async def about(request: Request, catalog: CatalogDep) -> Response:
+    """What the tool is, the LOINC notice, the FHIR import's rules and codes, privacy."""
     loinc = {"site": "http://loinc.org", "license": "http://loinc.org/license"}
-    return render(request, "about.html", {"loinc": loinc})
+    imports = [a for a in catalog.algorithms.values() if a.fhir_import is not None]
+    return render(request, "about.html", {"loinc": loinc, "imports": imports})
 
 
 @dataclass(frozen=True)

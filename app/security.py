@@ -2,7 +2,8 @@
 
 General-purpose header packages ship presets that forbid embedding (X-Frame-Options DENY or
 SAMEORIGIN); this app must be framable by the intranets named in `WORKUP_FRAME_ANCESTORS`, so
-the policy is built here. No cookies are set anywhere.
+the policy is built here. No cookie is set, except the SMART launch's short-lived nonce on its two
+routes (`/smart/…`).
 """
 
 from __future__ import annotations
@@ -52,13 +53,21 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        # The one cookie of the app: the SMART launch's nonce (app.smart), on its two routes.
+        smart = scope.get("path", "").removeprefix(scope.get("root_path", "")).startswith("/smart/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"set-cookie"
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"set-cookie" or smart
                 ]
                 present = {k.lower() for k, _ in headers}
                 headers.extend((k, v) for k, v in self.headers if k not in present)
+                if scope["method"] == "POST" and b"cache-control" not in present:
+                    # Answers to a POST echo what was sent (lab values): never cached.
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 

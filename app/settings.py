@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -42,12 +42,41 @@ class Settings(BaseSettings):
             "the absolute links in CDS Hooks cards. Empty: taken from the request."
         ),
     )
+    cds_jwt_issuers: dict[str, str] = Field(
+        default={},
+        description=(
+            "The EHRs allowed to call the CDS Hooks service, as JSON: issuer (`iss`) → the URL "
+            'of its JSON Web Key Set, e.g. `{"https://ehr.example.org": '
+            '"https://ehr.example.org/.well-known/jwks.json"}`. Set: every call must carry a '
+            "JWT from one of them (ES384 or RS384, `aud` the URL called, `exp`, `iat`, `jti`, at "
+            "most 5 minutes, each used once), and `public_url` is required. An empty URL uses "
+            "`cds_jwt_public_key`. Empty: no check (keep the service inside the hospital network)."
+        ),
+    )
     cds_jwt_public_key: str = Field(
         default="",
         description=(
-            "PEM public key of the EHR that calls the CDS Hooks service. Set: every call must "
-            "carry a JWT signed with it (RS384 or ES384), addressed to the service's URL. "
-            "Empty: no check (keep the service inside the hospital network)."
+            "PEM public key for the issuers of `cds_jwt_issuers` configured with an empty key "
+            "set URL. The app refuses to start if it cannot read it."
+        ),
+    )
+    smart_issuers: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "FHIR base URLs of the EHRs allowed to launch the app (SMART App Launch), separated "
+            "by commas. Any other `iss` gets a 400, and nothing is fetched from it. Empty: "
+            "SMART launch is off. Set: `public_url` and `smart_client_id` are required."
+        ),
+    )
+    smart_client_id: str = Field(
+        default="",
+        description="The client id the EHR registered for this app (a public client, PKCE S256).",
+    )
+    smart_secret: str = Field(
+        default="",
+        description=(
+            "Key that signs the SMART launch state and derives its PKCE verifier. Empty: a "
+            "random key made at start-up (launches then work with one server process only)."
         ),
     )
     max_query_length: int = Field(
@@ -57,7 +86,7 @@ class Settings(BaseSettings):
         description="Longest walkthrough query string accepted; longer ones get a 414.",
     )
 
-    @field_validator("frame_ancestors", mode="before")
+    @field_validator("frame_ancestors", "smart_issuers", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -84,6 +113,61 @@ class Settings(BaseSettings):
         ):
             raise ValueError("public_url must look like https://workup.example.org")
         return value
+
+    @field_validator("smart_issuers")
+    @classmethod
+    def _fhir_bases(cls, value: list[str]) -> list[str]:
+        out = []
+        for base in value:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", base):
+                raise ValueError(f"{base[:80]!r} is not a FHIR base URL like https://ehr.org/fhir")
+            out.append(base.rstrip("/"))
+        return out
+
+    @field_validator("cds_jwt_issuers")
+    @classmethod
+    def _issuers(cls, value: dict[str, str]) -> dict[str, str]:
+        for iss, url in value.items():
+            if not re.fullmatch(r"https?://\S+", iss):
+                raise ValueError(f"issuer {iss[:80]!r} is not a URL")
+            loopback = re.fullmatch(r"http://(127\.0\.0\.1|localhost)(:\d{1,5})?/\S*", url)
+            if url and not (url.startswith("https://") or loopback):
+                raise ValueError(f"the key set URL of {iss[:80]!r} must be https://")
+        return value
+
+    @field_validator("cds_jwt_public_key")
+    @classmethod
+    def _readable_key(cls, value: str) -> str:
+        if value.strip():
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+            try:
+                load_pem_public_key(value.strip().encode())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "cds_jwt_public_key is not a readable PEM public key "
+                    "(-----BEGIN PUBLIC KEY----- …)"
+                ) from None
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _jwt_needs_an_audience(self) -> Settings:
+        if self.cds_jwt_issuers and not self.public_url:
+            raise ValueError(
+                "public_url (WORKUP_PUBLIC_URL) is required when cds_jwt_issuers is set: the "
+                "JWT's aud is checked against it, never against the request's Host header"
+            )
+        if self.smart_issuers and not (self.public_url and self.smart_client_id):
+            raise ValueError(
+                "smart_issuers needs public_url (the redirect URI is made under it) and "
+                "smart_client_id"
+            )
+        if self.cds_jwt_public_key and "" not in self.cds_jwt_issuers.values():
+            raise ValueError(
+                "cds_jwt_public_key is set but no issuer uses it: list the issuer in "
+                "cds_jwt_issuers with an empty key set URL"
+            )
+        return self
 
     @field_validator("root_path")
     @classmethod

@@ -158,6 +158,9 @@ def _source_refs(a: Algorithm) -> Iterator[tuple[str, str]]:
     if a.fhir_import is not None:
         for sid in a.fhir_import.sources:
             yield "fhir_import.sources", sid
+        for import_rule in a.fhir_import.rules:
+            if import_rule.source is not None:
+                yield f"fhir_import.rules.{import_rule.id}.source", import_rule.source
     for lid, limit in a.limits.items():
         for b in limit.bands:
             yield f"limit {lid}: bands.{b.label}.source", b.source

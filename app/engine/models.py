@@ -655,17 +655,43 @@ class LimitBand(AgeBand):
 Limit.model_rebuild()
 
 
+class ImportRule(Strict):
+    """One rule of the FHIR import, as a clinician reviews it: what it does, the value it uses
+    (if any), and either the source of that value or, when the app chose it, why."""
+
+    id: Id
+    rule: str
+    value: str | None = None
+    source: Id | None = None
+    choice: str | None = None  # the app's own choice: why this value
+
+    @model_validator(mode="after")
+    def _sourced(self) -> ImportRule:
+        if self.source is None and self.choice is None:
+            raise ValueError("a rule names its `source`, or says why the app chose it (`choice`)")
+        return self
+
+
 class FhirImport(Strict):
     """How results from a hospital system (FHIR Observations) fill findings: which statuses
-    count, UCUM unit codes and the app's spelling of them, and the windows around the index
-    calcium sample (the most recent result inside its window is used)."""
+    count, UCUM unit codes and the app's spelling of them, and the index draw: the lowest recent
+    calcium sets the index time; every other finding comes from the sample nearest to it, no
+    earlier than its look-back window and no later than `draw_after_hours` after it."""
 
     statuses: list[str] = Field(min_length=1)
-    window_hours: float = Field(gt=0)
-    windows: dict[FindingKey, float] = {}  # hours, where a finding's differs
+    window_hours: float = Field(gt=0)  # look-back before the index calcium
+    windows: dict[FindingKey, float] = {}  # hours, where a finding's look-back differs
     paired_with_calcium_hours: dict[FindingKey, float] = {}  # e.g. PTH drawn with the calcium
+    draw_after_hours: float = Field(default=1, ge=0)  # latest a result may follow the index
+    card_max_age_hours: float = Field(default=72, gt=0)  # an older index calcium: no card
+    same_sample_tolerance: float = Field(default=0.02, ge=0, lt=0.5)  # two units, one sample
     ucum: dict[str, str] = Field(min_length=1)  # UCUM code -> the finding's unit spelling
     sources: list[Id] = Field(min_length=1)
+    rules: list[ImportRule] = []
+
+    def look_back(self, key: str) -> float:
+        """Hours before the index calcium a result of `key` may have been drawn."""
+        return self.paired_with_calcium_hours.get(key) or self.windows.get(key, self.window_hours)
 
 
 class WeightCheck(Strict):

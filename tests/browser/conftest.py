@@ -106,8 +106,9 @@ def target() -> Target:
 
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
-    app = create_app(Settings(algorithms_dir=TARGET.algorithms_dir))
     port = _free_port()
+    public = f"http://127.0.0.1:{port}"  # CDS Hooks card links are made under it
+    app = create_app(Settings(algorithms_dir=TARGET.algorithms_dir, public_url=public))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
     thread.start()

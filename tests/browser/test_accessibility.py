@@ -7,6 +7,8 @@ the CSP on.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import axe_violations
@@ -66,3 +68,30 @@ def test_a_right_to_left_page_mirrors_its_marks(new_page) -> None:
     marks = page.evaluate(sides)
     assert marks["bar"] == ["0px", "5px"], marks
     assert marks["skip"][1] == "-9999px" and marks["skip"][0] != "-9999px", marks
+
+
+FHIR_BUNDLE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "fhir" / "superseded-and-preliminary.json"
+)
+
+
+def _fits(page, width: int) -> None:
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{page.url} scrolls sideways at {width}px ({scroll_width}px)"
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_the_fhir_confirmation_and_the_import_rules_have_no_axe_violations(new_page, width):
+    page = new_page(width=width, height=800, bypass_csp=True)
+    page.goto("/about")
+    assert page.locator("ol.import-rules > li").count() > 0
+    problems = axe_violations(page)
+    assert not problems, f"/about at {width}px\n{problems}"
+    _fits(page, width)
+    page.goto("/algorithms/hypocalcemia/labs")
+    page.get_by_role("textbox", name="FHIR JSON").fill(FHIR_BUNDLE.read_text())
+    page.get_by_role("button", name="Import these results").click()
+    page.locator(".fhir-left-out").wait_for()
+    problems = axe_violations(page)
+    assert not problems, f"FHIR confirmation at {width}px\n{problems}"
+    _fits(page, width)

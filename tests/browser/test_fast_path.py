@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from fhir_support import recent
 from playwright.sync_api import Page, expect
 
 from .conftest import TARGET
@@ -221,16 +222,29 @@ def test_a_pasted_fhir_bundle_lands_on_the_step(new_page) -> None:
         (FHIR / "blood-gas-analyser.json").read_text()
     )
     page.get_by_role("button", name="Import these results").click()
+    expect(page.locator(HEADING)).to_have_text("Results read from the FHIR import")
+    expect(page.locator(".fhir-used")).to_contain_text("20 Nov 2026 08:00 UTC")
+    page.get_by_role("link", name="Continue with these results").click()
     status = page.locator(".recorded")
-    expect(status).to_contain_text("from the hospital system (FHIR import)")
     expect(status).to_contain_text("0.78 mmol/L")
     assert "ionized_calcium=0.78mmol/L" in page.url
     expect(page.locator(HEADING)).to_have_text("Red flags")  # symptoms are still asked
 
 
+def test_the_fhir_confirmation_fits_a_phone(new_page) -> None:
+    page = new_page(**PHONE)
+    page.goto(f"{WALK}/labs")
+    page.get_by_role("textbox", name="FHIR JSON").fill(
+        (FHIR / "superseded-and-preliminary.json").read_text()
+    )
+    page.get_by_role("button", name="Import these results").click()
+    expect(page.locator(".fhir-left-out")).to_contain_text("Observation/pth-late")
+    no_sideways_scroll(page)
+
+
 def test_the_cds_hooks_card_opens_the_prefilled_step(new_page) -> None:
     page = new_page()
-    bundle = json.loads((FHIR / "blood-gas-analyser.json").read_text())
+    bundle = recent(json.loads((FHIR / "blood-gas-analyser.json").read_text()))
     entries = bundle["entry"]
     request = {
         "hookInstance": "0b6e3f2a-5f69-4f39-9d4b-9a1d1c2d3e4f",
